@@ -1,0 +1,73 @@
+// A minimal xunit-compatible runner for machines without the dotnet SDK (the lent GPU machine).
+// It finds [Fact] and [Theory]/[InlineData] methods in the given test assemblies, honours Skip
+// (so CUDA tests run exactly where a GPU is visible), runs each on a fresh instance, and prints
+// one line per test and a closing "N passed, N failed, N skipped".
+//
+//   LoraLab.DeviceRunner [assembly-name ...] [--filter text]
+//   LoraLab.DeviceRunner bench [iterations]     (the binding-overhead benchmark instead)
+using System.Diagnostics;
+using System.Reflection;
+using Xunit;
+using Xunit.Sdk;
+
+if (args.FirstOrDefault() == "bench")
+{
+    var benchmark = Assembly.Load("LoraLab.Benchmarks").EntryPoint!;
+    benchmark.Invoke(null, new object[] { args.Skip(1).ToArray() });
+    return 0;
+}
+
+var names = args.TakeWhile(a => a != "--filter").ToList();
+string? filter = args.SkipWhile(a => a != "--filter").Skip(1).FirstOrDefault();
+if (names.Count == 0) names.Add("LoraLab.Torch.Tests");
+
+int passed = 0, failed = 0, skipped = 0;
+foreach (var name in names)
+{
+    var assembly = Assembly.Load(name);
+    foreach (var type in assembly.GetTypes().Where(t => t.IsClass && t.IsPublic && !t.IsAbstract).OrderBy(t => t.FullName))
+    {
+        foreach (var method in type.GetMethods().Where(m => m.GetCustomAttribute<FactAttribute>() is not null).OrderBy(m => m.Name))
+        {
+            string id = $"{type.Name}.{method.Name}";
+            if (filter is not null && !id.Contains(filter, StringComparison.OrdinalIgnoreCase)) continue;
+            var fact = method.GetCustomAttribute<FactAttribute>()!;
+            if (fact.Skip is not null)
+            {
+                skipped++;
+                Console.WriteLine($"SKIP {id}: {fact.Skip}");
+                continue;
+            }
+            foreach (var arguments in Cases(method))
+            {
+                string label = arguments.Length == 0 ? id : $"{id}({string.Join(", ", arguments)})";
+                var clock = Stopwatch.StartNew();
+                try
+                {
+                    object? instance = method.IsStatic ? null : Activator.CreateInstance(type);
+                    var result = method.Invoke(instance, arguments);
+                    if (result is Task task) task.GetAwaiter().GetResult();
+                    (instance as IDisposable)?.Dispose();
+                    passed++;
+                    Console.WriteLine($"PASS {label} ({clock.ElapsedMilliseconds} ms)");
+                }
+                catch (Exception e)
+                {
+                    failed++;
+                    var inner = e is TargetInvocationException { InnerException: { } i } ? i : e;
+                    Console.WriteLine($"FAIL {label}: {inner.GetType().Name}: {inner.Message}");
+                }
+            }
+        }
+    }
+}
+Console.WriteLine();
+Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
+return failed == 0 ? 0 : 1;
+
+// The argument lists of a test: one empty list for a [Fact], each [InlineData] row for a [Theory].
+static IEnumerable<object?[]> Cases(MethodInfo method)
+{
+    var rows = method.GetCustomAttributes<InlineDataAttribute>().SelectMany(d => d.GetData(method)).ToList();
+    return rows.Count > 0 ? rows : new List<object?[]> { Array.Empty<object?>() };
+}
