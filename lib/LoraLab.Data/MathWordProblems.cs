@@ -32,7 +32,9 @@ public static partial class MathWordProblems
     private static readonly string[] Items =
         ["apples", "pencils", "stickers", "marbles", "cookies", "books", "stamps", "shells", "cards", "eggs"];
     private static readonly string[] Containers = ["boxes", "bags", "packs", "jars", "crates"];
-    private static readonly string[] Goods = ["notebook", "sandwich", "ticket", "toy car", "plant", "scarf"];
+    // (singular, plural) so sentences read naturally either way.
+    private static readonly (string One, string Many)[] Goods =
+        [("notebook", "notebooks"), ("sandwich", "sandwiches"), ("ticket", "tickets"), ("toy car", "toy cars"), ("plant", "plants"), ("scarf", "scarves")];
 
     private delegate MathProblem Template(Random random);
 
@@ -128,14 +130,15 @@ public static partial class MathWordProblems
     private static MathProblem ChangeFromPurchase(Random random)
     {
         string name = Pick(random, Names);
-        string good = Pick(random, Goods), other = Pick(random, Goods.Where(g => g != good).ToArray());
+        var good = Pick(random, Goods);
+        var other = Pick(random, Goods.Where(g => g != good).ToArray());
         int count = random.Next(2, 7), price = random.Next(2, 15), otherCount = random.Next(1, 5), otherPrice = random.Next(3, 20);
         int cost = count * price, otherCost = otherCount * otherPrice, total = cost + otherCost;
         int paid = ((total / 10) + 1 + random.Next(0, 3)) * 10;
         int change = paid - total;
         return new MathProblem(
-            $"{name} buys {count} of a {good} costing ${price} each and {otherCount} of a {other} costing ${otherPrice} each. {name} pays with ${paid}. How many dollars of change does {name} get?",
-            $"The {good} purchase costs {count} * {price} = {cost} dollars. The {other} purchase costs {otherCount} * {otherPrice} = {otherCost} dollars. Together that is {cost} + {otherCost} = {total} dollars. The change is {paid} - {total} = {change}.",
+            $"{name} buys {count} {good.Many} costing ${price} each and {otherCount} {other.Many} costing ${otherPrice} each. {name} pays with ${paid}. How many dollars of change does {name} get?",
+            $"The {good.Many} cost {count} * {price} = {cost} dollars. The {other.Many} cost {otherCount} * {otherPrice} = {otherCost} dollars. Together that is {cost} + {otherCost} = {total} dollars. The change is {paid} - {total} = {change}.",
             change);
     }
 
@@ -171,7 +174,7 @@ public static partial class MathWordProblems
     private static MathProblem SavingsGoal(Random random)
     {
         string name = Pick(random, Names);
-        string good = Pick(random, Goods);
+        string good = Pick(random, Goods).One;
         int weekly = random.Next(3, 25), weeks = random.Next(2, 10), saved = random.Next(0, 50);
         int earned = weekly * weeks, total = saved + earned;
         int price = random.Next(total + 1, total + 120);
