@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Globalization;
+using LoraLab.Data.Results;
+
+namespace LoraLab.Data.Sweeps;
+
+/// <summary>Which part of a grid this process runs: shard <see cref="Index"/> of <see cref="Count"/> (written "i/n").</summary>
+public readonly record struct Shard(int Index, int Count)
+{
+    public static readonly Shard All = new(0, 1);
+
+    /// <summary>Parses "i/n", e.g. "2/4" (0-based index).</summary>
+    public static Shard Parse(string text)
+    {
+        string[] parts = text.Split('/');
+        if (parts.Length != 2 || !int.TryParse(parts[0], out int index) || !int.TryParse(parts[1], out int count) || count < 1 || index < 0 || index >= count)
+            throw new FormatException($"Shard must be written i/n with 0 <= i < n, got '{text}'.");
+        return new Shard(index, count);
+    }
+
+    /// <summary>
+    /// Assignment by hash of (experiment, config hash, seed): every machine computes the same partition
+    /// from the grid alone, with no coordination, and adding a configuration does not move the others.
+    /// </summary>
+    public bool Contains(string experiment, string configHash, int seed) =>
+        (int)(StableHash.UInt64($"{experiment}|{configHash}|{seed}") % (ulong)Count) == Index;
+
+    public override string ToString() => $"{Index}/{Count}";
+}
+
+/// <summary>One cell of a sweep grid.</summary>
+public sealed record SweepJob<TConfig>(TConfig Config, string ConfigJson, string ConfigHash, int Seed);
+
+/// <summary>What a call to <see cref="SweepRunner.Run{TConfig}"/> did.</summary>
+public sealed record SweepSummary(int GridSize, int InShard, int AlreadyFinished, int Done, int Diverged, int Failed, int ClaimedElsewhere);
+
+public sealed class SweepOptions
+{
+    public Shard Shard { get; init; } = Shard.All;
+    /// <summary>Progress lines go here; default standard output. Use TextWriter.Null to silence.</summary>
+    public TextWriter? Progress { get; init; }
+    /// <summary>Recorded with each run, e.g. "cuda:0 (H100)".</summary>
+    public string? Device { get; init; }
+    /// <summary>Recorded with each run; default: <see cref="GitInfo.CurrentCommit"/>.</summary>
+    public string? GitCommit { get; init; }
+}
+
+/// <summary>
+/// Runs every (configuration, seed) of a grid that the results store does not already have.
+/// Done and diverged runs are skipped, so a sweep can be stopped (or killed) and simply started again;
+/// runs left "running" by a dead process and runs that failed are tried again. An exception thrown by the
+/// training delegate is recorded as a failed run with its message and the sweep moves on to the next cell.
+/// </summary>
+public sealed class SweepRunner(ResultsStore store, SweepOptions? options = null)
+{
+    private readonly SweepOptions _options = options ?? new SweepOptions();
+
+    /// <summary>The grid in a fixed order: configurations in the given order, seeds inner.</summary>
+    public static IReadOnlyList<SweepJob<TConfig>> Grid<TConfig>(IEnumerable<TConfig> configs, IEnumerable<int> seeds)
+    {
+        var seedList = seeds.ToList();
+        var jobs = new List<SweepJob<TConfig>>();
+        foreach (var config in configs)
+        {
+            string json = CanonicalJson.Serialize(config);
+            string hash = CanonicalJson.Hash(json);
+            jobs.AddRange(seedList.Select(seed => new SweepJob<TConfig>(config, json, hash, seed)));
+        }
+        return jobs;
+    }
+
+    public SweepSummary Run<TConfig>(string experiment, IEnumerable<TConfig> configs, IEnumerable<int> seeds,
+        Func<TConfig, int, RunContext, RunOutcome> train)
+    {
+        var progress = _options.Progress ?? Console.Out;
+        string? commit = _options.GitCommit ?? GitInfo.CurrentCommit();
+        var grid = Grid(configs, seeds);
+        var mine = grid.Where(job => _options.Shard.Contains(experiment, job.ConfigHash, job.Seed)).ToList();
+        int alreadyFinished = 0, done = 0, diverged = 0, failed = 0, claimedElsewhere = 0;
+        progress.WriteLine($"[{experiment}] shard {_options.Shard}: {mine.Count} of {grid.Count} runs");
+
+        for (int i = 0; i < mine.Count; i++)
+        {
+            var job = mine[i];
+            string label = $"[{experiment}] {i + 1}/{mine.Count} config {job.ConfigHash} seed {job.Seed}";
+            if (store.FinishedRun(experiment, job.ConfigHash, job.Seed) is not null)
+            {
+                alreadyFinished++;
+                continue;
+            }
+            long? runId = store.TryStartRun(experiment, job.ConfigJson, job.ConfigHash, job.Seed, _options.Device, commit);
+            if (runId is null)
+            {
+                // Finished or claimed by another live process between our check and the claim.
+                claimedElsewhere++;
+                progress.WriteLine($"{label}: taken by another process, skipped");
+                continue;
+            }
+
+            var context = new RunContext(store, runId.Value, experiment, job.ConfigHash, job.Seed);
+            var clock = Stopwatch.StartNew();
+            try
+            {
+                RunOutcome outcome = train(job.Config, job.Seed, context);
+                var finalMetrics = new Dictionary<string, double>(context.FinalMetrics, StringComparer.Ordinal);
+                foreach (var (name, value) in outcome.FinalMetrics)
+                    finalMetrics[name] = value;
+                bool isDiverged = outcome.Status == RunStatus.Diverged || context.DivergenceReason is not null;
+                string? note = context.DivergenceReason ?? outcome.Note;
+                store.FinishRun(runId.Value, isDiverged ? RunStatus.Diverged : RunStatus.Done,
+                    isDiverged ? note : null, finalMetrics, context.TakePending());
+                if (isDiverged) diverged++; else done++;
+                progress.WriteLine($"{label}: {(isDiverged ? "diverged (" + note + ")" : "done")} in {clock.Elapsed.TotalSeconds:F1}s {Summary(finalMetrics)}");
+            }
+            catch (Exception e)
+            {
+                failed++;
+                store.FinishRun(runId.Value, RunStatus.Failed, e.ToString(), context.FinalMetrics, context.TakePending());
+                progress.WriteLine($"{label}: FAILED after {clock.Elapsed.TotalSeconds:F1}s: {e.GetType().Name}: {e.Message}");
+            }
+        }
+
+        var summary = new SweepSummary(grid.Count, mine.Count, alreadyFinished, done, diverged, failed, claimedElsewhere);
+        progress.WriteLine($"[{experiment}] finished: {done} done, {diverged} diverged, {failed} failed, {alreadyFinished} already finished, {claimedElsewhere} skipped");
+        return summary;
+    }
+
+    private static string Summary(IReadOnlyDictionary<string, double> metrics) =>
+        string.Join(" ", metrics.OrderBy(m => m.Key, StringComparer.Ordinal)
+            .Select(m => $"{m.Key}={m.Value.ToString("G4", CultureInfo.InvariantCulture)}"));
+}

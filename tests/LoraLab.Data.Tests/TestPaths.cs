@@ -1,0 +1,40 @@
+using LoraLab.Data;
+
+namespace LoraLab.Data.Tests;
+
+/// <summary>Locations the tests use: the committed fixture corpora and throw-away temporary folders.</summary>
+public static class TestPaths
+{
+    /// <summary><c>tests/fixtures/packages</c>, found by walking up from the test assembly.</summary>
+    public static DataRoot Fixtures()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, "tests", "fixtures", "packages");
+            if (Directory.Exists(candidate))
+                return new DataRoot(candidate);
+        }
+        throw new DirectoryNotFoundException("tests/fixtures/packages not found above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>A new empty folder under the system temp folder, deleted when disposed.</summary>
+    public static TemporaryFolder NewTemporaryFolder() => new();
+}
+
+public sealed class TemporaryFolder : IDisposable
+{
+    public TemporaryFolder()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "loralab-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
