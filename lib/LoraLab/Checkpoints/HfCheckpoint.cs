@@ -1,0 +1,41 @@
+using LoraLab.Models;
+using LoraLab.Modules;
+using LoraLab.Torch;
+
+namespace LoraLab.Checkpoints;
+
+/// <summary>
+/// Hugging Face model folders: config.json (LlamaConfig, model_type "llama") + model.safetensors,
+/// loadable by transformers' LlamaForCausalLM.from_pretrained. LoRA layers must be merged (or the
+/// model exported before LoRA was applied): a plain Llama checkpoint has no lora_A / lora_B keys.
+/// </summary>
+public static class HfCheckpoint
+{
+    public static void Save(string directory, LlamaForCausalLM model) =>
+        Save(directory, model, model.config, "LlamaForCausalLM");
+
+    public static void Save(string directory, LlamaForSequenceClassification model) =>
+        Save(directory, model, model.config, "LlamaForSequenceClassification");
+
+    private static void Save(string directory, Module model, LlamaConfig config, string architecture)
+    {
+        Directory.CreateDirectory(directory);
+        var state = model.state_dict();
+        if (state.Keys.Any(k => k.Contains(".lora_A.") || k.Contains(".lora_B.")))
+            throw new InvalidOperationException("the model has LoRA layers: merge them into a copy of the base, or save the adapter with PeftAdapter.Save");
+        var dtype = state.Values.First().dtype;
+        File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJson(dtype, architecture));
+        Safetensors.Save(Path.Combine(directory, "model.safetensors"), state, new Dictionary<string, string> { ["format"] = "pt" });
+    }
+
+    /// <summary>A causal LM built from a folder's config.json and filled from its model.safetensors (strict).</summary>
+    public static LlamaForCausalLM LoadCausalLM(string directory, Device? device = null)
+    {
+        var config = LlamaConfig.FromJson(File.ReadAllText(Path.Combine(directory, "config.json")));
+        var model = new LlamaForCausalLM(config, device: device);
+        var tensors = Safetensors.Load(Path.Combine(directory, "model.safetensors"));
+        try { model.load_state_dict(tensors); }
+        finally { foreach (var t in tensors.Values) t.Dispose(); }
+        return model;
+    }
+}

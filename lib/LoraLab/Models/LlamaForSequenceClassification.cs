@@ -1,0 +1,46 @@
+using LoraLab.Modules;
+using LoraLab.Torch;
+using F = LoraLab.Torch.torch.nn.functional;
+
+namespace LoraLab.Models;
+
+/// <summary>
+/// The Llama backbone with a classification head `score` (no bias), as Hugging Face's
+/// LlamaForSequenceClassification: the logits of a sequence are those at its last non-pad token
+/// (the last position when the config has no pad_token_id).
+/// </summary>
+public sealed class LlamaForSequenceClassification : Module
+{
+    public LlamaConfig config { get; }
+
+    public LlamaForSequenceClassification(LlamaConfig config, ScalarType? dtype = null, Device? device = null)
+    {
+        this.config = config;
+        RegisterModule("model", new LlamaModel(config, dtype, device));
+        RegisterModule("score", new Linear(config.hidden_size, config.num_labels, bias: false, dtype, device));
+        LlamaInit.Normal(this, config.initializer_range);
+    }
+
+    public LlamaModel model => Child<LlamaModel>("model");
+
+    /// <summary>Class logits [B, num_labels].</summary>
+    public Tensor forward(Tensor input_ids)
+    {
+        using var scope = torch.NewDisposeScope();
+        var logits = Child<Linear>("score").forward(model.forward(input_ids));     // [B, T, L]
+        long B = logits.size(0), T = logits.size(1), L = logits.size(2);
+        Tensor last;
+        if (config.pad_token_id is { } pad)
+        {
+            // The largest position holding a non-pad token (HF: argmax of position · mask).
+            var positions = torch.arange(0, T, 1, ScalarType.Float32, input_ids.device);
+            var mask = input_ids.ne(pad).to(ScalarType.Float32);
+            last = (positions * mask).argmax(-1);
+        }
+        else last = torch.full(new[] { B }, T - 1, ScalarType.Int64, input_ids.device);
+        var index = last.view(B, 1, 1).expand(B, 1, L);
+        return logits.gather(1, index).squeeze(1).MoveToOuterDisposeScope();
+    }
+
+    public static Tensor Loss(Tensor logits, Tensor labels) => F.cross_entropy(logits, labels);
+}

@@ -1,0 +1,41 @@
+using LoraLab.Torch;
+
+namespace LoraLab.Models;
+
+/// <summary>
+/// Rotary position embeddings in Hugging Face's "rotate_half" convention: the head dimension is
+/// split into halves (not interleaved pairs), frequency i = θ^(-2i/d) applies to both x[i] and
+/// x[i + d/2], and q' = q·cos + rotate_half(q)·sin with rotate_half(x) = cat(-x2, x1).
+/// </summary>
+public static class Rotary
+{
+    /// <summary>cos and sin tables, [T, head_dim], for positions 0..T-1 (computed in float32, cast to dtype).</summary>
+    public static (Tensor cos, Tensor sin) Tables(long length, int headDim, double theta, ScalarType dtype, Device device)
+    {
+        using var scope = torch.NewDisposeScope();
+        var exponents = torch.arange(0, headDim, 2, ScalarType.Float32, device) / headDim;
+        var invFreq = 1.0 / exponents.mul(Math.Log(theta)).exp();                         // θ^(-2i/d)
+        var positions = torch.arange(0, length, 1, ScalarType.Float32, device);
+        var freqs = positions.outer(invFreq);                                             // [T, d/2]
+        var angles = torch.cat(new[] { freqs, freqs }, -1);                               // [T, d]
+        return (angles.cos().to(dtype).MoveToOuterDisposeScope(), angles.sin().to(dtype).MoveToOuterDisposeScope());
+    }
+
+    public static Tensor RotateHalf(Tensor x)
+    {
+        long half = x.size(-1) / 2;
+        using var x1 = x.narrow(-1, 0, half);
+        using var x2 = x.narrow(-1, half, half);
+        using var minus = x2.neg();
+        return torch.cat(new[] { minus, x1 }, -1);
+    }
+
+    /// <summary>x: [B, H, T, d]; cos, sin: [T, d].</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var rotated = RotateHalf(x);
+        using var a = x * cos;
+        using var b = rotated * sin;
+        return a + b;
+    }
+}
