@@ -14,7 +14,8 @@ public sealed record PretrainingData(BpeTokenizer Tokenizer, int[] Train, int[] 
     public static PretrainingData LoadOrBuild(BaseModelProfile profile, DataRoot root, string cacheDirectory, Action<string> log)
     {
         var documents = EnglishMixture.Load(root, profile.Seed);
-        var splits = DatasetSplit.ByGroup(documents, d => d.Id, d => d.Label, profile.Seed, validationFraction: 0.05, testFraction: 0.05);
+        // One label for all: held-out documents are drawn from the whole mixture, at least one of them.
+        var splits = DatasetSplit.ByGroup(documents, d => d.Id, _ => "english", profile.Seed, validationFraction: 0.05, testFraction: 0.05);
         var train = splits.Train.Take(profile.MaxTrainDocuments).Select(d => d.Text).ToList();
         var validation = splits.Validation.Select(d => d.Text).ToList();
 
