@@ -38,7 +38,8 @@ public sealed class CSharpKernel
             .WithSourceResolver(new SourceFileResolver(ImmutableArray<string>.Empty, baseDirectory))
             .WithReferences(FrameworkReferences())
             .WithImports(DefaultImports)
-            .WithEmitDebugInformation(true); // line numbers in stack traces
+            .WithEmitDebugInformation(true) // line numbers in stack traces
+            .WithFileEncoding(System.Text.Encoding.UTF8); // debug information needs the source encoding
     }
 
     /// <summary>How many cells this session has run (Jupyter's execution_count of the last one).</summary>
@@ -61,6 +62,7 @@ public sealed class CSharpKernel
                 ? await CSharpScript.Create<object?>(code, options, typeof(KernelGlobals)).RunAsync(globals, _ => true, cancellationToken)
                 : await state.ContinueWithAsync<object?>(code, options, _ => true, cancellationToken);
 
+            LoadReferencedLibraries(state.Script);
             if (state.Exception is { } exception)
                 collector.Add(ErrorFrom(exception));
             else if (EndsWithExpression(state.Script))
@@ -84,6 +86,26 @@ public sealed class CSharpKernel
             ConsoleGate.Release();
         }
         return new CellResult(executionCount, collector.Outputs, stopwatch.Elapsed);
+    }
+
+    // The runtime loads a #r library only when code first uses one of its types, but ValueFormatter looks for display
+    // formatters in loaded assemblies: `#r "Lib.dll"` then `rows` (a list of records) must already find Lib's table
+    // formatter. So load each newly referenced library now. Failures are left to the cell's own code to surface.
+    void LoadReferencedLibraries(Script script)
+    {
+        var loaded = AppDomain.CurrentDomain.GetAssemblies().Select(assembly => assembly.GetName().Name).ToHashSet();
+        foreach (var reference in script.GetCompilation().DirectiveReferences.OfType<PortableExecutableReference>())
+        {
+            if (reference.FilePath is not { } path || !File.Exists(path)) continue;
+            try
+            {
+                if (!loaded.Contains(AssemblyName.GetAssemblyName(path).Name)) Assembly.LoadFrom(path);
+            }
+            catch (Exception error) when (error is BadImageFormatException or FileLoadException or FileNotFoundException)
+            {
+                // Not a loadable .NET assembly (e.g. a reference assembly): nothing to discover in it.
+            }
+        }
     }
 
     // A cell "returns" a value only when it ends in a non-void expression without a semicolon, as in a kernel.
