@@ -54,7 +54,7 @@ public sealed class NotebookCell
         });
     }
 
-    internal static string JoinMultiline(JsonNode? node) => node switch
+    public static string JoinMultiline(JsonNode? node) => node switch
     {
         JsonArray lines => string.Concat(lines.Select(line => (string?)line)),
         JsonValue value => (string?)value ?? "",
@@ -62,7 +62,7 @@ public sealed class NotebookCell
     };
 
     /// <summary>nbformat's multiline string as Jupyter writes it: a list of lines, each but the last ending in "\n".</summary>
-    internal static JsonArray ToMultiline(string text)
+    public static JsonArray ToMultiline(string text)
     {
         var lines = new JsonArray();
         var start = 0;
