@@ -3,7 +3,8 @@ using System.Diagnostics;
 namespace LoraLab.Notebooks.Tests;
 
 /// <summary>Opens the default run's HTML report in headless Chromium from a file URL, offline, as a reader would.</summary>
-public class BrowserTests(DefaultRunFixture run) : IClassFixture<DefaultRunFixture>
+[Collection(DefaultRunCollection.Name)]
+public class BrowserTests(DefaultRunFixture run)
 {
     const string Chromium = "/usr/bin/chromium";
 

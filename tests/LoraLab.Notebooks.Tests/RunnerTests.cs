@@ -24,7 +24,15 @@ public sealed class DefaultRunFixture : IAsyncLifetime
     public Task DisposeAsync() => Task.CompletedTask;
 }
 
-public class RunnerTests(DefaultRunFixture run) : IClassFixture<DefaultRunFixture>
+/// <summary>Shares one <see cref="DefaultRunFixture"/> between the runner and browser tests.</summary>
+[CollectionDefinition(Name)]
+public sealed class DefaultRunCollection : ICollectionFixture<DefaultRunFixture>
+{
+    public const string Name = "default run";
+}
+
+[Collection(DefaultRunCollection.Name)]
+public class RunnerTests(DefaultRunFixture run)
 {
     public static async Task<(int ExitCode, string Log)> Run(params string[] args)
     {
