@@ -48,3 +48,15 @@ public class ParameterInjectionTests
         Assert.Throws<ArgumentException>(() => ParameterInjection.Declaration("not a name", "1"));
     }
 }
+
+public class NotebookDocumentTests
+{
+    [Theory]
+    [InlineData("""{"nbformat": "4", "cells": []}""")]
+    [InlineData("""{"nbformat": 3, "cells": []}""")]
+    [InlineData("""{"nbformat": 4}""")]
+    [InlineData("""{"nbformat": 4, "cells": [{"cell_type": 7}]}""")]
+    [InlineData("""[1, 2]""")]
+    public void Structures_that_are_not_nbformat_4_are_format_errors(string json) =>
+        Assert.Throws<NotebookFormatException>(() => NotebookDocument.Parse(json));
+}

@@ -36,18 +36,22 @@ public sealed class NotebookDocument
         {
             throw new NotebookFormatException($"{path}: not valid JSON ({error.Message}).", error);
         }
+        catch (InvalidOperationException error) // a JSON value of the wrong kind, e.g. "nbformat": "4"
+        {
+            throw new NotebookFormatException($"{path}: not an nbformat 4 notebook ({error.Message}).", error);
+        }
     }
 
     public static NotebookDocument Parse(string text, string name = "notebook")
     {
         if (JsonNode.Parse(text) is not JsonObject json) throw new NotebookFormatException($"{name}: the top level is not a JSON object.");
-        if ((int?)(json["nbformat"] as JsonValue) != 4)
+        if (json["nbformat"] is not JsonValue version || !version.TryGetValue<int>(out var major) || major != 4)
             throw new NotebookFormatException($"{name}: not an nbformat 4 notebook (\"nbformat\": {json["nbformat"]?.ToJsonString() ?? "missing"}).");
         if (json["cells"] is not JsonArray cells) throw new NotebookFormatException($"{name}: \"cells\" is missing or not a list.");
         var views = new List<NotebookCell>();
         for (var i = 0; i < cells.Count; i++)
         {
-            if (cells[i] is not JsonObject cell || cell["cell_type"] is not JsonValue)
+            if (cells[i] is not JsonObject cell || cell["cell_type"] is not JsonValue type || !type.TryGetValue<string>(out _))
                 throw new NotebookFormatException($"{name}: cell {i + 1} is not an object with a cell_type.");
             views.Add(new NotebookCell(cell));
         }

@@ -49,13 +49,23 @@ public sealed class NotebookRunner(RunOptions options, TextWriter progress)
             return new NotebookRunResult(name, path, RunStatus.Invalid, stopwatch.Elapsed, Message: error.Message);
         }
 
-        var failure = await ExecuteCellsAsync(notebook, Path.GetDirectoryName(Path.GetFullPath(path))!, cancellationToken);
-        var status = failure is null ? RunStatus.Ok : RunStatus.Failed;
-        var result = new NotebookRunResult(name, path, status, stopwatch.Elapsed,
-            Path.Combine(options.OutputFolder, name + ExecutedSuffix), Path.Combine(options.OutputFolder, name + ".html"), failure);
-        WriteResults(notebook, result);
-        progress.WriteLine($"{name}: {result.StatusText} in {result.Elapsed.TotalSeconds:0.0}s -> {result.ReportPath}");
-        return result;
+        try
+        {
+            var failure = await ExecuteCellsAsync(notebook, Path.GetDirectoryName(Path.GetFullPath(path))!, cancellationToken);
+            var status = failure is null ? RunStatus.Ok : RunStatus.Failed;
+            var result = new NotebookRunResult(name, path, status, stopwatch.Elapsed,
+                Path.Combine(options.OutputFolder, name + ExecutedSuffix), Path.Combine(options.OutputFolder, name + ".html"), failure);
+            WriteResults(notebook, result);
+            progress.WriteLine($"{name}: {result.StatusText} in {result.Elapsed.TotalSeconds:0.0}s -> {result.ReportPath}");
+            return result;
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            // Cell errors are outputs, not exceptions; this is e.g. an unwritable output folder or odd JSON in a cell.
+            // Report it for this notebook and let the others run.
+            progress.WriteLine($"error: {path}: {error.GetType().Name}: {error.Message}");
+            return new NotebookRunResult(name, path, RunStatus.Failed, stopwatch.Elapsed, Message: error.Message);
+        }
     }
 
     /// <summary>Runs the code cells in order; returns a description of the first failure, or null when all succeeded.</summary>
