@@ -43,8 +43,18 @@ sealed class FigureSvg(Figure figure)
         var traces = figure.Traces.Select((trace, index) => (trace, index)).Where(t => t.trace.Subplot == subplot).ToList();
         var plot = new PlotArea(left + MarginLeft, top + MarginTop, width - MarginLeft - MarginRight, height - MarginTop - MarginBottom);
         var categories = traces.SelectMany(t => t.trace.X ?? []).Where(v => !IsNumber(v)).Select(v => v?.ToString() ?? "").Distinct().ToList();
-        var xScale = Scale.Fit(traces.SelectMany(t => XValues(t.trace, categories)), figure.GetAxis("x", subplot)?.IsLog == true, plot.Left, plot.Right);
-        var yScale = Scale.Fit(traces.SelectMany(t => YValues(t.trace)), figure.GetAxis("y", subplot)?.IsLog == true, plot.Bottom, plot.Top);
+        var xs = traces.SelectMany(t => XValues(t.trace, categories)).Where(double.IsFinite).ToList();
+        var ys = traces.SelectMany(t => YValues(t.trace)).ToList();
+        if (traces.Any(t => t.trace.Type == "bar") && xs.Count > 0)
+        {
+            // Bars grow from zero and are as wide as the gap between positions: keep both inside the plot.
+            var distinct = xs.Distinct().Order().ToList();
+            var halfGap = distinct.Count > 1 ? distinct.Zip(distinct.Skip(1), (a, b) => b - a).Min() / 2 : 0.5;
+            xs.AddRange([distinct[0] - halfGap, distinct[^1] + halfGap]);
+            ys.Add(0);
+        }
+        var xScale = Scale.Fit(xs, figure.GetAxis("x", subplot)?.IsLog == true, plot.Left, plot.Right);
+        var yScale = Scale.Fit(ys, figure.GetAxis("y", subplot)?.IsLog == true, plot.Bottom, plot.Top);
 
         svg.Append(CultureInfo.InvariantCulture, $"""<rect x="{plot.Left:0.#}" y="{plot.Top:0.#}" width="{plot.Width:0.#}" height="{plot.Height:0.#}" fill="none" stroke="#ccc"/>""");
         foreach (var tick in yScale.Ticks())
@@ -71,7 +81,7 @@ sealed class FigureSvg(Figure figure)
             .Where(p => double.IsFinite(p.x) && double.IsFinite(p.y) && xScale.CanMap(p.x) && yScale.CanMap(p.y)).ToList();
         if (trace.Type == "bar")
         {
-            var barWidth = Math.Max(2, plot.Width / Math.Max(1, points.Count) * 0.6);
+            var barWidth = Math.Max(2, plot.Width / Math.Max(1, points.Count + 1) * 0.6);
             var baseline = yScale.Map(yScale.IsLog ? yScale.Min : Math.Max(0, yScale.Min));
             foreach (var (x, y) in points)
             {
