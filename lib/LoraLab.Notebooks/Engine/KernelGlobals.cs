@@ -1,0 +1,19 @@
+namespace LoraLab.Notebooks.Engine;
+
+/// <summary>
+/// The globals object of the scripting session: its public members are visible to every cell unqualified, which is how
+/// cells call display(...) and HTML(...) with the same names and meaning as in dotnet-interactive.
+/// Lower-case names on purpose: they must match what notebooks written for VS Code call.
+/// </summary>
+public sealed class KernelGlobals
+{
+    internal OutputCollector? CurrentCell { get; set; }
+
+    /// <summary>Shows a value below the cell (as HTML when it has an HTML form), like dotnet-interactive's display.</summary>
+    public void display(object? value) =>
+        (CurrentCell ?? throw new InvalidOperationException("display() was called outside a running cell."))
+            .Add(new DisplayOutput(ValueFormatter.Format(value)));
+
+    /// <summary>Marks a string as HTML; displaying the result renders it instead of showing the markup.</summary>
+    public HtmlContent HTML(string html) => new(html);
+}

@@ -1,0 +1,62 @@
+using LoraLab.Notebooks.Documents;
+
+namespace LoraLab.Notebooks.Tests;
+
+public class ParameterInjectionTests
+{
+    [Theory]
+    [InlineData("steps", "200", "var steps = 200;")]
+    [InlineData("lr", "0.001", "var lr = 0.001;")]
+    [InlineData("fast", "true", "var fast = true;")]
+    [InlineData("profile", "ci", "var profile = \"ci\";")]
+    [InlineData("path", "a \"quoted\" \\ path", "var path = \"a \\\"quoted\\\" \\\\ path\";")]
+    public void Values_are_typed_number_bool_or_string(string name, string value, string expected) =>
+        Assert.Equal(expected, ParameterInjection.Declaration(name, value));
+
+    [Fact]
+    public void The_parameters_cell_decides_the_type()
+    {
+        Assert.Equal("double lr = 1;", ParameterInjection.Declaration("lr", "1", "double"));
+        Assert.Equal("string name = \"5\";", ParameterInjection.Declaration("name", "5", "string"));
+        Assert.Throws<ArgumentException>(() => ParameterInjection.Declaration("steps", "many", "int"));
+    }
+
+    [Fact]
+    public void Injected_cell_follows_the_parameters_cell_and_keeps_its_types()
+    {
+        var notebook = NotebookDocument.Parse("""
+            {"nbformat": 4, "nbformat_minor": 2, "metadata": {}, "cells": [
+              {"cell_type": "markdown", "metadata": {}, "source": "# t"},
+              {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "outputs": [], "execution_count": null,
+               "source": ["var lr = 0.01;\n", "var name = \"x\";"]},
+              {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null, "source": "lr"}
+            ]}
+            """);
+
+        ParameterInjection.Inject(notebook, [KeyValuePair.Create("lr", "1"), KeyValuePair.Create("name", "7")]);
+
+        var injected = notebook.Cells[2];
+        Assert.True(injected.HasTag(ParameterInjection.InjectedTag));
+        Assert.Contains("double lr = 1;", injected.Source);
+        Assert.Contains("string name = \"7\";", injected.Source);
+        Assert.Equal("csharp", injected.KernelName);
+    }
+
+    [Fact]
+    public void Invalid_parameter_names_are_rejected()
+    {
+        Assert.Throws<ArgumentException>(() => ParameterInjection.Declaration("not a name", "1"));
+    }
+}
+
+public class NotebookDocumentTests
+{
+    [Theory]
+    [InlineData("""{"nbformat": "4", "cells": []}""")]
+    [InlineData("""{"nbformat": 3, "cells": []}""")]
+    [InlineData("""{"nbformat": 4}""")]
+    [InlineData("""{"nbformat": 4, "cells": [{"cell_type": 7}]}""")]
+    [InlineData("""[1, 2]""")]
+    public void Structures_that_are_not_nbformat_4_are_format_errors(string json) =>
+        Assert.Throws<NotebookFormatException>(() => NotebookDocument.Parse(json));
+}
