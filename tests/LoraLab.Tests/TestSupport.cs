@@ -19,9 +19,17 @@ internal static class TestSupport
         return (a.to(ScalarType.Float64) - b.to(ScalarType.Float64)).abs().max().ToDouble();
     }
 
+    private static readonly string TempRoot = Path.Combine(Path.GetTempPath(), "loralab-tests-" + Environment.ProcessId);
+
+    static TestSupport() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        try { Directory.Delete(TempRoot, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    };
+
+    /// <summary>A fresh folder, deleted with the others when the test process exits.</summary>
     public static string TempDir(string name)
     {
-        string dir = Path.Combine(Path.GetTempPath(), "loralab-tests", name + "-" + Guid.NewGuid().ToString("N")[..8]);
+        string dir = Path.Combine(TempRoot, name + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         return dir;
     }

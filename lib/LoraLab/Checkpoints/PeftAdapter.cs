@@ -40,7 +40,7 @@ public static class PeftAdapter
             ["lora_dropout"] = config.lora_dropout,
             ["target_modules"] = new JsonArray(targets.Select(t => (JsonNode)t!).ToArray()),
             ["use_rslora"] = config.use_rslora,
-            ["init_lora_weights"] = JsonValue.Create(config.init.PeftName()),
+            ["init_lora_weights"] = config.init.PeftName() switch { bool b => JsonValue.Create(b), var o => JsonValue.Create((string)o) },
             ["bias"] = "none",
             ["fan_in_fan_out"] = false,
             ["modules_to_save"] = saved.Length == 0 ? null : new JsonArray(saved.Select(s => (JsonNode)s!).ToArray()),

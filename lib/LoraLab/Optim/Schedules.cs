@@ -39,12 +39,10 @@ public static class Schedules
     /// The continued-pretraining schedule of Biderman et al. 2024 (LLM Foundry's inverse square root
     /// with warmup and cooldown). With w = warmup_steps, τ = timescale, c = cooldown_steps, T = total_steps:
     /// <code>
-    /// factor(t) = t / w                                          t &lt; w
-    ///           = 1 / √(1 + (t − w) / τ)                         w ≤ t &lt; T − c
-    ///           = f(T − c) · (T − t) / c  (+ alpha_f at the end)  T − c ≤ t ≤ T, linear to alpha_f
+    /// factor(t) = t / w                                           t &lt; w
+    ///           = f(t) = 1 / √(1 + (t − w) / τ)                    w ≤ t &lt; T − c
+    ///           = alpha_f + (f(T − c) − alpha_f) · (T − t) / c     T − c ≤ t ≤ T   (linear cooldown)
     /// </code>
-    /// where f is the inverse-square-root branch; precisely, in the cooldown
-    /// factor(t) = alpha_f + (f(T − c) − alpha_f) · (T − t) / c.
     /// </summary>
     public static Schedule InverseSqrt(long warmup_steps, double timescale, long cooldown_steps, long total_steps, double alpha_f = 0)
     {

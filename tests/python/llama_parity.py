@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Checks a LoraLab Llama checkpoint against Python.
+
+usage: llama_parity.py CHECKPOINT_DIR IO_FILE [--atol 1e-4] [--reference]
+
+CHECKPOINT_DIR holds config.json + model.safetensors as LoraLab's HfCheckpoint.Save writes them.
+IO_FILE is a safetensors file with "input_ids" (I64, [B, T]) and "logits" (F32, [B, T, V]) that
+LoraLab computed. The script recomputes the logits and compares them (max |difference| <= atol).
+
+Where `transformers` is installed (the GPU machine), the model is loaded with
+LlamaForCausalLM.from_pretrained: this checks the export against Hugging Face itself.
+Otherwise (Debian's python3 with torch 1.13, no transformers, no safetensors package) it runs an
+independent reference forward of the Llama architecture written below, reading safetensors by
+parsing the header itself. --reference forces the reference path.
+
+Exit status 0 when the logits match, 1 when they do not, 2 on a usage or format error.
+"""
+import json
+import math
+import struct
+import sys
+
+import numpy as np
+import torch
+
+DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32,
+          "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
+
+
+def read_safetensors(path):
+    """name -> torch tensor, from the format's spec: u64 LE header length, JSON header, raw data."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    data = raw[8 + n:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        chunk = data[begin:end]
+        if info["dtype"] == "BF16":
+            # bfloat16 is the top half of a float32.
+            halves = np.frombuffer(chunk, dtype=np.uint16).astype(np.uint32) << 16
+            array = halves.view(np.float32)
+        else:
+            array = np.frombuffer(chunk, dtype=DTYPES[info["dtype"]])
+        out[name] = torch.from_numpy(array.copy()).reshape(info["shape"])
+    return out
+
+
+def rms_norm(x, weight, eps):
+    h = x.float()
+    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + eps)
+    return weight * h.to(x.dtype)
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def reference_logits(config, w, input_ids):
+    """A written-out Llama forward (rotate_half RoPE, causal softmax attention, SwiGLU), in float64."""
+    w = {k: v.double() for k, v in w.items()}
+    C = config["hidden_size"]
+    H = config["num_attention_heads"]
+    D = C // H
+    eps = config["rms_norm_eps"]
+    B, T = input_ids.shape
+    inv_freq = 1.0 / (config["rope_theta"] ** (torch.arange(0, D, 2, dtype=torch.float64) / D))
+    freqs = torch.outer(torch.arange(T, dtype=torch.float64), inv_freq)
+    angles = torch.cat((freqs, freqs), dim=-1)
+    cos, sin = angles.cos(), angles.sin()
+    causal = torch.ones(T, T, dtype=torch.bool).tril()
+
+    x = w["model.embed_tokens.weight"][input_ids]
+    for i in range(config["num_hidden_layers"]):
+        p = "model.layers.%d." % i
+        h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
+
+        def heads(name):
+            return (h @ w[p + "self_attn." + name + ".weight"].T).view(B, T, H, D).transpose(1, 2)
+
+        q, k, v = heads("q_proj"), heads("k_proj"), heads("v_proj")
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        scores = (q @ k.transpose(-1, -2)) / math.sqrt(D)
+        scores = scores.masked_fill(~causal, float("-inf"))
+        y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
+        x = x + y @ w[p + "self_attn.o_proj.weight"].T
+        h = rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
+        gate = torch.nn.functional.silu(h @ w[p + "mlp.gate_proj.weight"].T)
+        up = h @ w[p + "mlp.up_proj.weight"].T
+        x = x + (gate * up) @ w[p + "mlp.down_proj.weight"].T
+    x = rms_norm(x, w["model.norm.weight"], eps)
+    head = w["model.embed_tokens.weight"] if config.get("tie_word_embeddings") else w["lm_head.weight"]
+    return x @ head.T
+
+
+def transformers_logits(directory, input_ids):
+    from transformers import LlamaForCausalLM  # noqa: imported only where installed
+    model = LlamaForCausalLM.from_pretrained(directory, torch_dtype=torch.float32, attn_implementation="eager")
+    model.eval()
+    with torch.no_grad():
+        return model(input_ids=input_ids).logits
+
+
+def main(argv):
+    args = [a for a in argv if not a.startswith("--")]
+    atol = 1e-4
+    if "--atol" in argv:
+        atol = float(argv[argv.index("--atol") + 1])
+        args.remove(argv[argv.index("--atol") + 1])
+    if len(args) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    directory, io_file = args
+    with open(directory + "/config.json") as f:
+        config = json.load(f)
+    io = read_safetensors(io_file)
+    input_ids, expected = io["input_ids"].long(), io["logits"].double()
+
+    backend = "reference"
+    if "--reference" not in argv:
+        try:
+            import transformers  # noqa: F401
+            backend = "transformers"
+        except ImportError:
+            pass
+    with torch.no_grad():
+        if backend == "transformers":
+            actual = transformers_logits(directory, input_ids).double()
+        else:
+            actual = reference_logits(config, read_safetensors(directory + "/model.safetensors"), input_ids)
+    diff = (actual - expected).abs().max().item()
+    ok = actual.shape == expected.shape and diff <= atol
+    print(json.dumps({"backend": backend, "max_abs_diff": diff, "atol": atol, "shape": list(actual.shape), "match": ok}))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
