@@ -24,9 +24,15 @@ public static class Trainer
                                      Func<double>? evaluate = null, Action<long, IDictionary<string, double>>? onStep = null)
     {
         options.Validate();
+        return TrainingProgress.Run(options.ProgressLabel, options.MaxSteps,
+            report => Loop(model, optimizer, schedule, microBatchLoss, options, evaluate, onStep, report));
+    }
+
+    private static TrainingResult Loop(Module model, Optimizer optimizer, Schedule schedule, Func<long, int, MicroBatchLoss> microBatchLoss,
+                                       TrainerOptions options, Func<double>? evaluate, Action<long, IDictionary<string, double>>? onStep, StepReport report)
+    {
         var metrics = new List<(long, string, double)>();
         var clock = Stopwatch.StartNew();
-        using var progress = options.ProgressLabel is null ? null : new TrainingProgress(options.ProgressLabel, options.MaxSteps);
         var recent = new Queue<double>();
         double firstLoss = double.NaN, lastLoss = double.NaN;
         double? evalLoss = null;
@@ -53,7 +59,7 @@ public static class Trainer
             if (divergence is null && evaluate is not null && options.EvalEvery > 0 && step % options.EvalEvery == 0 && step < options.MaxSteps)
                 stepMetrics["eval_loss"] = (evalLoss = Evaluate(model, evaluate)).Value;
             foreach (var (name, value) in stepMetrics) metrics.Add((step, name, value));
-            progress?.Report(step, loss, stepTokens);
+            report(step, loss, stepTokens);
 
             if (divergence is not null)
                 return new TrainingResult(true, divergence, step, loss, null, metrics, clock.Elapsed, tokens);

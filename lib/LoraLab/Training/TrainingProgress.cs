@@ -1,51 +1,66 @@
 using System.Diagnostics;
+using Spectre.Console;
 
 namespace LoraLab.Training;
 
+/// <summary>Receives each finished step: its number, its loss and the tokens it consumed.</summary>
+public delegate void StepReport(long step, double loss, long tokens);
+
 /// <summary>
-/// Shows a training loop's progress on standard error: a bar redrawn in place when that is a
-/// terminal, and plain periodic lines when it is redirected (a log file, CI, a notebook runner).
+/// Shows a training loop's progress on standard error: a Spectre.Console progress bar when that is
+/// an interactive terminal, and plain lines every few seconds when it is redirected (a log file,
+/// CI, the notebook runner), so logs stay readable.
 /// </summary>
-public sealed class TrainingProgress : IDisposable
+public static class TrainingProgress
 {
-    private readonly string label;
-    private readonly long total;
-    private readonly bool interactive;
-    private readonly Stopwatch clock = Stopwatch.StartNew();
-    private readonly TextWriter output;
-    private TimeSpan lastDrawn = TimeSpan.Zero;
-    private long tokens;
-
-    public TrainingProgress(string label, long total, TextWriter? output = null)
+    /// <summary>Runs body with a reporter; label null means no display at all.</summary>
+    public static T Run<T>(string? label, long total, Func<StepReport, T> body)
     {
-        this.label = label;
-        this.total = total;
-        this.output = output ?? Console.Error;
-        interactive = output is null && !Console.IsErrorRedirected;
+        if (label is null) return body((_, _, _) => { });
+        if (Console.IsErrorRedirected) return body(new PlainLines(label, total, Console.Error).Report);
+
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        if (!console.Profile.Capabilities.Interactive) return body(new PlainLines(label, total, Console.Error).Report);
+        return console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask(Markup.Escape(label), maxValue: total);
+                var rate = new TokenRate();
+                return body((step, loss, tokens) =>
+                {
+                    task.Value = step;
+                    task.Description = Markup.Escape($"{label}  loss {loss:F4}  {rate.Add(tokens):F0} tok/s");
+                });
+            });
     }
 
-    /// <summary>Reports a finished step; redraws at most 10 times a second (a line every 5 s when redirected).</summary>
-    public void Report(long step, double loss, long stepTokens)
+    private sealed class TokenRate
     {
-        tokens += stepTokens;
-        var now = clock.Elapsed;
-        bool last = step >= total;
-        var every = interactive ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(5);
-        if (!last && now - lastDrawn < every) return;
-        lastDrawn = now;
-        double rate = tokens / Math.Max(now.TotalSeconds, 1e-9);
-        string text = $"{label} {step}/{total} loss {loss:F4} {rate:F0} tok/s {now:mm\\:ss}";
-        if (interactive)
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private long tokens;
+
+        public double Add(long count)
         {
-            int width = 30, filled = (int)(width * step / Math.Max(total, 1));
-            output.Write($"\r[{new string('#', filled)}{new string('.', width - filled)}] {text}   ");
-            if (last) output.WriteLine();
+            tokens += count;
+            return tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
         }
-        else output.WriteLine(text);
     }
 
-    public void Dispose()
+    // A line at most every 5 seconds, and always for the last step.
+    private sealed class PlainLines(string label, long total, TextWriter output)
     {
-        if (interactive && lastDrawn != TimeSpan.Zero) output.Flush();
+        private readonly TokenRate rate = new();
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private TimeSpan lastLine = TimeSpan.FromSeconds(-10);
+
+        public void Report(long step, double loss, long tokens)
+        {
+            double tokensPerSecond = rate.Add(tokens);
+            var now = clock.Elapsed;
+            if (step < total && now - lastLine < TimeSpan.FromSeconds(5)) return;
+            lastLine = now;
+            output.WriteLine($"{label} {step}/{total} loss {loss:F4} {tokensPerSecond:F0} tok/s {now:mm\\:ss}");
+        }
     }
 }
