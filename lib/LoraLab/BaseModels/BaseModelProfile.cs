@@ -5,7 +5,8 @@ namespace LoraLab.BaseModels;
 /// <summary>
 /// Everything that decides a pretrained base model: the tokenizer's vocabulary, the model's shape
 /// and the pretraining run. A profile's hash names its cache folder, so a changed knob builds a new
-/// model instead of reusing a stale one.
+/// model instead of reusing a stale one. With <see cref="Bf16OnCuda"/> the weights (and so the whole
+/// step) are bfloat16 when the model trains on a GPU; on the CPU they stay float32.
 /// </summary>
 public sealed record BaseModelProfile(
     string Name,
@@ -19,7 +20,8 @@ public sealed record BaseModelProfile(
     double WeightDecay,
     int Seed,
     int MaxTokenizerChars,
-    int MaxTrainDocuments)
+    int MaxTrainDocuments,
+    bool Bf16OnCuda = false)
 {
     /// <summary>CPU, 2 cores, a few minutes: small, but far better than a unigram model.</summary>
     public static BaseModelProfile Quick { get; } = new(
@@ -35,7 +37,7 @@ public sealed record BaseModelProfile(
         Model: new LlamaConfig(hidden_size: 512, num_hidden_layers: 8, num_attention_heads: 8, intermediate_size: 1376,
                                vocab_size: 8192, max_position_embeddings: 512, tie_word_embeddings: false),
         ContextLength: 512, BatchSize: 32, Steps: 6000, LearningRate: 1e-3, WarmupRatio: 0.03, WeightDecay: 0.1,
-        Seed: 0, MaxTokenizerChars: 20_000_000, MaxTrainDocuments: int.MaxValue);
+        Seed: 0, MaxTokenizerChars: 20_000_000, MaxTrainDocuments: int.MaxValue, Bf16OnCuda: true);
 
     /// <summary>The smallest model that still learns: for tests and CI.</summary>
     public static BaseModelProfile Tiny { get; } = new(

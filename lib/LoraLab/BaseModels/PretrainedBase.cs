@@ -81,7 +81,8 @@ public sealed class PretrainedBase : IDisposable
     {
         log($"Pretraining the '{profile.Name}' base model on {data.Train.Length:N0} tokens ({profile.Steps} steps of {profile.BatchSize}x{profile.ContextLength}) on {device}.");
         torch.manual_seed(profile.Seed);
-        var model = new LlamaForCausalLM(profile.Model, device: device);
+        var dtype = profile.Bf16OnCuda && device.is_cuda ? ScalarType.BFloat16 : ScalarType.Float32;
+        var model = new LlamaForCausalLM(profile.Model, dtype, device);
         using var optimizer = new AdamW(model.parameters(), lr: profile.LearningRate, weight_decay: profile.WeightDecay, beta2: 0.95);
         var batches = new TokenWindows(data.Train, profile.ContextLength, profile.BatchSize, profile.Seed);
         var options = new TrainerOptions { MaxSteps = profile.Steps, ClipGradNorm = 1.0, LogEvery = 10, ProgressLabel = $"pretrain {profile.Name}" };

@@ -44,3 +44,25 @@ public class BaseModelTests
         Assert.Equal("VocabularySize", Assert.Throws<ArgumentException>(() => wrongVocabulary.Validate()).ParamName);
     }
 }
+
+public class BaseClassifierTests
+{
+    [Fact]
+    public void The_classifier_starts_from_the_base_backbone_and_right_pads_its_batches()
+    {
+        string cache = TrainingFixtures.NewFolder();
+        using var baseModel = PretrainedBase.LoadOrBuild(BaseModelProfile.Tiny, TrainingFixtures.Corpora(), cache, log: _ => { });
+        using var classifier = BaseClassifier.FromBase(baseModel, numLabels: 3);
+        var baseState = baseModel.Model.state_dict();
+        foreach (var (name, tensor) in classifier.state_dict().Where(kv => kv.Key.StartsWith("model.")))
+            Assert.True(tensor.allclose(baseState[name], rtol: 0, atol: 0), $"{name} differs from the base model");
+        Assert.Equal(new long[] { 3, baseModel.Profile.Model.hidden_size }, classifier.state_dict()["score.weight"].shape);
+
+        var (ids, labels) = BaseClassifier.Batch(baseModel.Tokenizer, new[] { ("a short one", 0), ("a somewhat longer example sentence here", 2) }, maxLength: 64);
+        Assert.Equal(2, ids.size(0));
+        Assert.Equal(new long[] { 0, 2 }, labels.data<long>());
+        var firstRow = ids[0].data<long>();
+        Assert.Equal(baseModel.Tokenizer.PadId, firstRow[^1]);
+        Assert.Equal(new long[] { 2, 3 }, classifier.forward(ids).shape);
+    }
+}

@@ -12,10 +12,10 @@ public class TrainerTests
     private static readonly LlamaConfig Tiny = new(hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 64, vocab_size: 40, max_position_embeddings: 16);
 
     // A tiny LM on a repeating token stream: a run that must learn, and can be made to diverge.
-    private static TrainingResult TrainTinyLm(int seed, double lr, long steps = 30)
+    private static TrainingResult TrainTinyLm(int seed, double lr, long steps = 30, ScalarType dtype = ScalarType.Float32)
     {
         torch.manual_seed(seed);
-        using var model = new LlamaForCausalLM(Tiny);
+        using var model = new LlamaForCausalLM(Tiny, dtype);
         var stream = Enumerable.Range(0, 2000).Select(i => (i * 7 + i / 13) % 40).ToArray();
         var windows = new TokenWindows(stream, 16, 8, seed);
         using var optimizer = new AdamW(model.parameters(), lr: lr);
@@ -33,6 +33,14 @@ public class TrainerTests
         Assert.Equal(first, second);
         Assert.True(first[^1].value < first[0].value, $"the loss should fall: {first[0].value} -> {first[^1].value}");
         Assert.NotEqual(first, TrainTinyLm(seed: 6, lr: 3e-3).Series("train_loss"));
+    }
+
+    [Fact]
+    public void A_model_with_bfloat16_weights_trains_as_the_gpu_path_does()
+    {
+        var losses = TrainTinyLm(seed: 5, lr: 3e-3, steps: 20, dtype: ScalarType.BFloat16).Series("train_loss");
+        Assert.All(losses, l => Assert.True(double.IsFinite(l.value)));
+        Assert.True(losses[^1].value < losses[0].value, $"the loss should fall in bfloat16 too: {losses[0].value} -> {losses[^1].value}");
     }
 
     [Fact]
