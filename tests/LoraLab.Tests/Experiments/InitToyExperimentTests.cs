@@ -1,6 +1,8 @@
 using LoraLab.Data.Results;
 using LoraLab.Experiments;
 using LoraLab.Lora;
+using LoraLab.Modules;
+using LoraLab.Torch;
 
 namespace LoraLab.Tests.Experiments;
 
@@ -30,14 +32,17 @@ public class InitToyExperimentTests
     }
 
     [Fact]
-    public void Init_B_starts_with_zero_A_features()
+    public void The_cached_adapted_layer_equals_the_LoRA_layer_and_Init_B_starts_with_zero_features()
     {
-        using var store = TempStore();
-        var config = new ToyInitConfig(Width: 16, Init: nameof(LoraInit.InitB_Gaussian), LearningRate: 1e-3, Steps: 1, TrainPoints: 32, TestPoints: 8, LogEvery: 1);
-        ToyInitExperiment.Sweep(store, new[] { config }, new[] { 0 });
-        var norms = InitFeatureDynamics.Series(store, config, new[] { 0 })!;
-        Assert.Equal(0.0, norms.NormA[0]);                                     // A = 0 at step 1's forward pass
-        Assert.Equal(0.0, norms.NormBA[0]);
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(0);
+        var lora = new LoraLinear(new Linear(16, 16, bias: false), r: 4, lora_alpha: 4, init: LoraInit.InitB_Gaussian);
+        var z = torch.randn(8, 16);
+        Assert.Equal((0.0, 0.0), ToyInitExperiment.FeatureNorms(lora, z));      // A = 0: Z_A = Z_B = 0
+        using (torch.no_grad()) lora.lora_A.normal_(0, 1);                      // as after some training
+        var wz = torch.nn.functional.linear(z, lora.weight);
+        Assert.True(TestSupport.MaxAbsDiff(ToyInitExperiment.AdaptedLayer(lora, z, wz), lora.forward(z)) < 1e-5);
+        Assert.True(ToyInitExperiment.FeatureNorms(lora, z).normBA > 0);
     }
 
     [Fact]
