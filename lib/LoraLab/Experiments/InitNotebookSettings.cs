@@ -19,10 +19,10 @@ public sealed record InitNotebookSettings(
 
     public static InitNotebookSettings For(string profile) => profile switch
     {
-        "ci" => new(new[] { 32, 64, 128 }, -12, 0, ToySteps: 60, Seeds: new[] { 0 },
+        "ci" => new(new[] { 32, 64, 128 }, -12, -2, ToySteps: 60, Seeds: new[] { 0 },
                     BaseProfile: "tiny", LmLearningRates: new[] { 4e-3 }, LmSteps: 40, LmEvalEvery: 10),
-        "quick" => new(new[] { 64, 128, 256, 512, 1024 }, -14, 0, ToySteps: 200, Seeds: new[] { 0, 1 },
-                       BaseProfile: "quick", LmLearningRates: new[] { 1e-3, 8e-3 }, LmSteps: 100, LmEvalEvery: 20),
+        "quick" => new(new[] { 64, 128, 256, 512, 1024 }, -13, -3, ToySteps: 150, Seeds: new[] { 0, 1 },
+                       BaseProfile: "quick", LmLearningRates: new[] { 1e-3, 8e-3 }, LmSteps: 80, LmEvalEvery: 20),
         "paper" => new(new[] { 128, 256, 512, 1024, 2048, 4096, 8192 }, -18, 0, ToySteps: 500, Seeds: new[] { 0, 1, 2 },
                        BaseProfile: "paper", LmLearningRates: new[] { 2.5e-4, 1e-3, 4e-3 }, LmSteps: 600, LmEvalEvery: 50),
         _ => throw new ArgumentException($"unknown profile '{profile}'; use ci, quick or paper", nameof(profile)),
