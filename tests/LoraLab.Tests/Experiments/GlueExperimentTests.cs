@@ -21,9 +21,13 @@ public class GlueExperimentTests
         LrBase = 1e-3, LrCount = 2, LrStride = 3, Seeds = new[] { 0 },
     };
 
-    private static (ClassificationData data, Func<int, LlamaForSequenceClassification> newClassifier) SpamFixture()
+    // The fixture's 12 Brown samples cut into 20-word passages and split 40/30/30 by document: the
+    // task's own 80/10/10 split leaves no fixture document for validation or test.
+    private static (ClassificationData data, Func<int, LlamaForSequenceClassification> newClassifier) BrownFixture()
     {
-        var task = ClassificationTask.SpamVsHam(TrainingFixtures.Corpora());
+        var brown = ClassificationTask.BrownGenre(TrainingFixtures.Corpora(), coarse: true, passageWords: 20);
+        var all = brown.Splits.Train.Concat(brown.Splits.Validation).Concat(brown.Splits.Test).ToList();
+        var task = brown with { Splits = DatasetSplit.ByGroup(all, e => e.DocumentId, e => brown.LabelNames[e.Label], 0, validationFraction: 0.3, testFraction: 0.3) };
         var tokenizer = BpeTrainer.Train(task.Splits.Train.Select(e => e.Text).Take(50).ToList(), 300);
         var data = ClassificationData.Encode(task, tokenizer, Tiny.MaxLength, Tiny.MaxTrain, Tiny.MaxEval);
         var config = new LlamaConfig(hidden_size: 32, num_hidden_layers: 1, num_attention_heads: 4, intermediate_size: 64,
@@ -35,8 +39,8 @@ public class GlueExperimentTests
     [Fact]
     public void A_sweep_records_accuracies_in_the_store_and_a_rerun_skips_finished_runs()
     {
-        var (data, newClassifier) = SpamFixture();
-        Assert.True(data.Train.Count > 0 && data.Test.Count > 0);
+        var (data, newClassifier) = BrownFixture();
+        Assert.True(data.Train.Count > 0 && data.Validation.Count > 0 && data.Test.Count > 0, $"splits {data.Train.Count}/{data.Validation.Count}/{data.Test.Count}");
         using var store = new ResultsStore(Path.Combine(TestSupport.TempDir("glue"), "results.db"));
         var configs = GlueSweep.LrSweepConfigs(Tiny, data.Name, "test-base");
         Assert.Equal(4, configs.Count);   // 2 inits × 2 learning rates
@@ -74,7 +78,7 @@ public class GlueExperimentTests
     [Fact]
     public void LoraPlus_groups_reach_the_optimizer_with_the_right_rates()
     {
-        var (data, newClassifier) = SpamFixture();
+        var (data, newClassifier) = BrownFixture();
         using var model = newClassifier(0);
         var config = Tiny.Config(data.Name, "test-base", GlueInits.InitA, lr: 2e-4, lrRatio: 16);
         LoraAdapters.Apply(model, ClassificationFinetune.LoraConfigOf(config));
@@ -138,8 +142,8 @@ public class GlueExperimentTests
     {
         var split = new EncodedSplit(new[] { new[] { 1 }, new[] { 2 }, new[] { 3 }, new[] { 4 } }, new[] { 0, 1, 1, 1 });
         Assert.Equal(0.75, ClassificationData.MajorityAccuracy(split));
-        var (data, _) = SpamFixture();
-        Assert.Equal(2, data.Train.Labels.Distinct().Count());
+        var (data, _) = BrownFixture();
+        Assert.Equal(data.NumLabels, data.Train.Labels.Distinct().Count());
         Assert.All(data.Train.Ids, ids => Assert.InRange(ids.Length, 1, Tiny.MaxLength));
     }
 }
