@@ -25,8 +25,10 @@ public static class GlueFindings
             lines.Add($"[{task.Task}] chance (majority class) {task.ChanceAccuracy:P1}");
             lines.Add($"  Init[A]: {a}");
             lines.Add($"  Init[B]: {b}");
-            lines.Add($"  best accuracy: Init[A] − Init[B] = {Points(a.BestAccuracy - b.BestAccuracy)} points → " +
-                      (a.BestAccuracy >= b.BestAccuracy ? "agrees with the paper" : "differs from the paper (Init[B] is better here)"));
+            double gap = a.BestAccuracy - b.BestAccuracy;
+            // Under one point is within the seed-to-seed spread of these small test subsets: call it a tie.
+            lines.Add($"  best accuracy: Init[A] − Init[B] = {Points(gap)} points → " +
+                      (Math.Abs(gap) < 0.01 ? "a tie at this scale (under 1 point)" : gap > 0 ? "agrees with the paper" : "differs from the paper (Init[B] is better here)"));
             string bestLr = a.BestLr > b.BestLr ? "Init[A]'s best η is larger → agrees"
                           : a.BestLr == b.BestLr ? "both inits peak at the same η → the shift the paper reports does not show at this grid's resolution"
                           : "Init[A]'s best η is smaller → differs";
