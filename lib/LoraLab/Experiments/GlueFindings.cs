@@ -54,7 +54,8 @@ public static class GlueFindings
                            : $"λ = {winner.Winner.Ratio:G} > 1 wins by {Points(winner.Gain)} points → agrees that λ > 1 helps" +
                              (winner.Winner.Ratio is >= 8 and <= 32 ? ", within a factor 2 of the paper's λ ≈ 16" : $", though the paper recommends λ ≈ 16");
             lines.Add("  " + verdict);
-            lines.Add($"  for scale: the seed std of the per-λ best cells averages {100 * winner.PerRatio.Average(p => p.StdTestAccuracy):0.0} points");
+            if (winner.PerRatio.Any(p => p.StdTestAccuracy > 0))   // with one seed there is no spread to show
+                lines.Add($"  for scale: the seed std of the per-λ best cells averages {100 * winner.PerRatio.Average(p => p.StdTestAccuracy):0.0} points");
         }
         return lines;
     }
