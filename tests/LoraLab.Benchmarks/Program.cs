@@ -2,7 +2,7 @@
 //
 // Both sides run the same loops on tiny tensors, where the time is almost all overhead (dispatch,
 // allocation, the language boundary), single-threaded, and report the median microseconds per
-// iteration of five repeats. The table's ratio is LoraLab / Python: below 1 means LoraLab adds less.
+// iteration of five repeats, after a warm-up that lets both runtimes reach their steady state. The table's ratio is LoraLab / Python: below 1 means LoraLab adds less.
 //
 //   ./lab bench [iterations]      (default 20000; Python comes from /usr/bin/python3, Debian's python3-torch)
 using System.Diagnostics;
@@ -61,7 +61,10 @@ static void Loop(int n, Action body)
 
 static double MedianMicroseconds(Action<int> body, int n)
 {
-    body(Math.Max(1, n / 10));
+    // Warm up until the JIT has settled: .NET first runs tier-0 code and swaps in optimized code
+    // after a delay, and a notebook that trains for minutes runs the optimized code.
+    for (int i = 0; i < 3; i++) body(n);
+    Thread.Sleep(200);
     var times = new List<double>();
     for (int r = 0; r < 5; r++)
     {

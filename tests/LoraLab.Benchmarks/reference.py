@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 
 def median_time(body, iterations, repeats=5):
-    body(iterations // 10)  # warm up
+    for _ in range(3):  # warm up, as the C# side does
+        body(iterations)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
