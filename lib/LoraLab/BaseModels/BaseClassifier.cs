@@ -31,14 +31,22 @@ public static class BaseClassifier
     public static (Tensor inputIds, Tensor labels) Batch(BpeTokenizer tokenizer, IReadOnlyList<(string text, int label)> examples, int maxLength, Device? device = null)
     {
         var encoded = tokenizer.EncodeMany(examples.Select(e => e.text).ToList());
-        int length = Math.Max(1, Math.Min(maxLength, encoded.Max(e => e.Length)));
-        var ids = new long[examples.Count * length];
-        Array.Fill(ids, tokenizer.PadId);
-        for (int i = 0; i < examples.Count; i++)
-            for (int t = 0; t < Math.Min(length, encoded[i].Length); t++) ids[i * length + t] = encoded[i][t];
-        var inputIds = torch.tensor(ids, new long[] { examples.Count, length });
-        var labels = torch.tensor(examples.Select(e => (long)e.label).ToArray());
-        if (device is not { type: DeviceType.CUDA } d) return (inputIds, labels);
-        using (inputIds) using (labels) return (inputIds.to(d), labels.to(d));
+        return PadRight(encoded, examples.Select(e => e.label).ToList(), tokenizer.PadId, maxLength, device);
+    }
+
+    /// <summary>Token sequences as ids [N, T], right-padded with padId to the longest (at most maxLength,
+    /// longer ones cut), and their labels [N]: the layout the `score` head reads its last real token from.</summary>
+    public static (Tensor inputIds, Tensor labels) PadRight(IReadOnlyList<int[]> sequences, IReadOnlyList<int> labels, int padId,
+                                                            int maxLength = int.MaxValue, Device? device = null)
+    {
+        int length = Math.Max(1, Math.Min(maxLength, sequences.Max(s => s.Length)));
+        var ids = new long[sequences.Count * length];
+        Array.Fill(ids, padId);
+        for (int i = 0; i < sequences.Count; i++)
+            for (int t = 0; t < Math.Min(length, sequences[i].Length); t++) ids[i * length + t] = sequences[i][t];
+        var inputIds = torch.tensor(ids, new long[] { sequences.Count, length });
+        var labelTensor = torch.tensor(labels.Select(l => (long)l).ToArray());
+        if (device is not { type: DeviceType.CUDA } d) return (inputIds, labelTensor);
+        using (inputIds) using (labelTensor) return (inputIds.to(d), labelTensor.to(d));
     }
 }

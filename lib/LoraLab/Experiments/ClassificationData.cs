@@ -74,19 +74,6 @@ public sealed class ClassificationData
         split.Count == 0 ? 0 : split.Labels.GroupBy(l => l).Max(g => g.Count()) / (double)split.Count;
 
     /// <summary>Rows <paramref name="indices"/> of a split as (input_ids [N, T] right-padded, labels [N]).</summary>
-    public (Tensor inputIds, Tensor labels) Batch(EncodedSplit split, IReadOnlyList<int> indices, Device? device = null)
-    {
-        int length = indices.Max(i => split.Ids[i].Length);
-        var ids = new long[indices.Count * length];
-        Array.Fill(ids, (long)PadId);
-        for (int row = 0; row < indices.Count; row++)
-        {
-            var tokens = split.Ids[indices[row]];
-            for (int t = 0; t < tokens.Length; t++) ids[row * length + t] = tokens[t];
-        }
-        var inputIds = torch.tensor(ids, new long[] { indices.Count, length });
-        var labels = torch.tensor(indices.Select(i => (long)split.Labels[i]).ToArray());
-        if (device is not { type: DeviceType.CUDA } d) return (inputIds, labels);
-        using (inputIds) using (labels) return (inputIds.to(d), labels.to(d));
-    }
+    public (Tensor inputIds, Tensor labels) Batch(EncodedSplit split, IReadOnlyList<int> indices, Device? device = null) =>
+        BaseModels.BaseClassifier.PadRight(indices.Select(i => split.Ids[i]).ToList(), indices.Select(i => split.Labels[i]).ToList(), PadId, device: device);
 }
