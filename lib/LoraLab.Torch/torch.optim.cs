@@ -6,7 +6,7 @@ public static partial class torch
 {
     /// <summary>
     /// The fused update kernels optimizers are built from: each call updates a whole parameter
-    /// group natively (see native/optim.cpp), so a step costs one P/Invoke per group, not per tensor.
+    /// group natively (see shim/optim.cpp), so a step costs one P/Invoke per group, not per tensor.
     /// State tensors belong to the caller and are updated in place; parameters without a grad are skipped.
     /// </summary>
     public static class optim_kernels

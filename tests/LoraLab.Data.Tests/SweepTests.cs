@@ -167,4 +167,33 @@ public class SweepTests
             return false;   // the child is creating the schema right now
         }
     }
+
+    [Fact]
+    public void With_a_log_the_progress_writer_gets_only_the_first_and_last_line_and_the_log_one_line_per_run()
+    {
+        using var folder = TestPaths.NewTemporaryFolder();
+        using var store = new ResultsStore(folder.File("results.db"));
+        var progress = new StringWriter();
+        var log = new StringWriter();
+        new SweepRunner(store, new SweepOptions { Progress = progress, Log = log, GitCommit = "test" }).Run("exp", Configs, [0, 1], Train);
+        var progressLines = progress.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, progressLines.Length);
+        Assert.Contains("8 of 8 runs", progressLines[0]);
+        Assert.Contains("8 done", progressLines[1]);
+        Assert.Equal(8, log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public void A_sweep_log_is_appended_to_and_each_line_is_on_disk_as_soon_as_it_is_written()
+    {
+        using var folder = TestPaths.NewTemporaryFolder();
+        string logs = folder.File("logs");
+        using (var first = SweepLog.Open("exp", logs)) first.WriteLine("run 1 done");
+        using var second = SweepLog.Open("exp", logs);
+        second.WriteLine("run 2 done");
+        string text = File.ReadAllText(SweepLog.PathOf("exp", logs));      // read while the writer is still open
+        Assert.Contains("run 1 done", text);
+        Assert.Contains("run 2 done", text);
+        Assert.Throws<ArgumentException>(() => SweepLog.Open("a/b", logs));
+    }
 }

@@ -14,8 +14,11 @@ public class LifetimeTests
         var x = torch.randn(64, 8).DetachFromDisposeScope();
         var y = x.sum(1, keepdim: true).DetachFromDisposeScope();
 
-        // Warm up once (first-call caches), then count.
+        // Warm up once (first-call caches), then count. Earlier tests' garbage is finalized first: a finalizer
+        // running during the loop would lower the process-wide count and hide (or fake) a leak.
         Step();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
         long before = Tensor.LiveCount;
         double first = Step(), last = 0;
         for (int i = 0; i < 999; i++) last = Step();

@@ -18,7 +18,7 @@ tar xJf .gpu/app.tar.xz -C "$work"
 # Debian's python3-torch has no CMake config; then the shim's own search finds libtorch-dev.
 libtorch=()
 [ -f "$prefix/Torch/TorchConfig.cmake" ] && libtorch=(-DLIBTORCH_DIR="$prefix")
-cmake -S lib/LoraLab.Torch/native -B "$work/shim" -DCMAKE_BUILD_TYPE=Release "${libtorch[@]}" > "$work/cmake.log"
+cmake -S lib/LoraLab.Torch/shim -B "$work/shim" -DCMAKE_BUILD_TYPE=Release "${libtorch[@]}" > "$work/cmake.log"
 cmake --build "$work/shim" -j "$(nproc)" >> "$work/cmake.log" || { cat "$work/cmake.log"; exit 1; }
 grep -E "LoraLab:" "$work/cmake.log" || true
 cp "$work/shim/libloralab_torch.so" "$work/app/"

@@ -37,8 +37,13 @@ public sealed record SweepSummary(int GridSize, int InShard, int AlreadyFinished
 public sealed class SweepOptions
 {
     public Shard Shard { get; init; } = Shard.All;
-    /// <summary>Progress lines go here; default standard output. Use TextWriter.Null to silence.</summary>
+    /// <summary>The sweep's first and last line (what it will run; what it did) go here; default standard output. TextWriter.Null silences.</summary>
     public TextWriter? Progress { get; init; }
+    /// <summary>
+    /// One line per run (done, diverged, failed, skipped) goes here. Default: <see cref="Progress"/>. A notebook points
+    /// this at a log file so that its report shows the sweep's two summary lines, not hundreds of run lines.
+    /// </summary>
+    public TextWriter? Log { get; init; }
     /// <summary>Recorded with each run, e.g. "cuda:0 (H100)".</summary>
     public string? Device { get; init; }
     /// <summary>Recorded with each run; default: <see cref="GitInfo.CurrentCommit"/>.</summary>
@@ -73,6 +78,7 @@ public sealed class SweepRunner(ResultsStore store, SweepOptions? options = null
         Func<TConfig, int, RunContext, RunOutcome> train)
     {
         var progress = _options.Progress ?? Console.Out;
+        var log = _options.Log ?? progress;
         string? commit = _options.GitCommit ?? GitInfo.CurrentCommit();
         var grid = Grid(configs, seeds);
         var mine = grid.Where(job => _options.Shard.Contains(experiment, job.ConfigHash, job.Seed)).ToList();
@@ -93,7 +99,7 @@ public sealed class SweepRunner(ResultsStore store, SweepOptions? options = null
             {
                 // Finished or claimed by another live process between our check and the claim.
                 claimedElsewhere++;
-                progress.WriteLine($"{label}: taken by another process, skipped");
+                log.WriteLine($"{label}: taken by another process, skipped");
                 continue;
             }
 
@@ -110,17 +116,18 @@ public sealed class SweepRunner(ResultsStore store, SweepOptions? options = null
                 store.FinishRun(runId.Value, isDiverged ? RunStatus.Diverged : RunStatus.Done,
                     isDiverged ? note : null, finalMetrics, context.TakePending());
                 if (isDiverged) diverged++; else done++;
-                progress.WriteLine($"{label}: {(isDiverged ? "diverged (" + note + ")" : "done")} in {clock.Elapsed.TotalSeconds:F1}s {Summary(finalMetrics)}");
+                log.WriteLine($"{label}: {(isDiverged ? "diverged (" + note + ")" : "done")} in {clock.Elapsed.TotalSeconds:F1}s {Summary(finalMetrics)}");
             }
             catch (Exception e)
             {
                 failed++;
                 store.FinishRun(runId.Value, RunStatus.Failed, e.ToString(), context.FinalMetrics, context.TakePending());
-                progress.WriteLine($"{label}: FAILED after {clock.Elapsed.TotalSeconds:F1}s: {e.GetType().Name}: {e.Message}");
+                log.WriteLine($"{label}: FAILED after {clock.Elapsed.TotalSeconds:F1}s: {e.GetType().Name}: {e.Message}");
             }
         }
 
         var summary = new SweepSummary(grid.Count, mine.Count, alreadyFinished, done, diverged, failed, claimedElsewhere);
+        log.Flush();
         progress.WriteLine($"[{experiment}] finished: {done} done, {diverged} diverged, {failed} failed, {alreadyFinished} already finished, {claimedElsewhere} skipped");
         return summary;
     }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace LoraLab.Torch.Native;
 
-// Entry points of native/optim.cpp: a whole parameter group per call.
+// Entry points of shim/optim.cpp: a whole parameter group per call.
 internal static unsafe partial class NativeMethods
 {
     [DllImport(Library)] internal static extern int lt_adamw_step(IntPtr* parameters, IntPtr* expAvg, IntPtr* expAvgSq, long* steps, int count,

@@ -2,8 +2,8 @@ using System.Runtime.InteropServices;
 
 namespace LoraLab.Torch.Native;
 
-// The entry points of libloralab_torch (native/*.cpp), one line each. Every argument is
-// blittable, so a call costs no marshalling. Conventions are in native/shim.h: a tensor is an
+// The entry points of libloralab_torch (shim/*.cpp), one line each. Every argument is
+// blittable, so a call costs no marshalling. Conventions are in shim/shim.h: a tensor is an
 // opaque handle, a failed call returns 0 (handles) or -1 (status), and lt_take_error says why.
 internal static unsafe partial class NativeMethods
 {

@@ -1,7 +1,7 @@
 namespace LoraLab.Torch.Native;
 
 // Operation codes of the shim's grouped entry points; the order must match the enums in
-// native/math.cpp exactly.
+// shim/math.cpp exactly.
 internal enum UnaryOp
 {
     Neg, Abs, Exp, Log, Sqrt, Rsqrt, Relu, Gelu, GeluTanh, Silu, Tanh, Sigmoid, Sign,

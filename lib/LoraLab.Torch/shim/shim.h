@@ -6,7 +6,7 @@
 //  * No C++ exception crosses the ABI. Every entry point catches, stores the message
 //    in a thread-local slot, and returns a failure value: nullptr for functions that
 //    return a tensor, -1 for functions that return a status or count.
-//    lt_last_error() hands the message to C# (which turns it into a managed exception).
+//    lt_take_error() hands the message to C# (which turns it into a managed exception).
 //  * Enumerations (dtype, device type) use libtorch's own numbering, which is the same
 //    in libtorch 1.13 and 2.x.
 #pragma once

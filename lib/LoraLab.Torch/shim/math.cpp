@@ -1,7 +1,7 @@
 // Elementwise arithmetic, comparisons and reductions.
 //
 // Families of operations share one entry point and an operation code, so the ABI stays
-// small; the codes are mirrored by the enums in NativeOps.cs (keep both in step).
+// small; the codes are mirrored by the enums in Native/OpCodes.cs (keep both in step).
 #include "shim.h"
 
 using lt::T;

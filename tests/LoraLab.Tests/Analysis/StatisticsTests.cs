@@ -1,0 +1,80 @@
+using LoraLab.Analysis;
+
+namespace LoraLab.Tests.Analysis;
+
+public class StatisticsTests
+{
+    [Fact]
+    public void The_t_interval_of_a_mean_matches_a_hand_computation()
+    {
+        // 1, 2, 3, 4: mean 2.5, sample std sqrt(5/3); t(0.975, 3) = 3.182.
+        var estimate = Statistics.Mean([1, 2, 3, 4]);
+        double half = 3.182 * Math.Sqrt(5.0 / 3) / 2;
+        Assert.Equal(2.5, estimate.Mean, 12);
+        Assert.Equal(Math.Sqrt(5.0 / 3), estimate.Std, 12);
+        Assert.Equal(2.5 - half, estimate.Low, 12);
+        Assert.Equal(2.5 + half, estimate.High, 12);
+        Assert.Equal(4, estimate.N);
+    }
+
+    [Fact]
+    public void One_value_has_no_interval_and_NaN_values_are_dropped()
+    {
+        var one = Statistics.Mean([double.NaN, 7]);
+        Assert.Equal((7.0, 1), (one.Mean, one.N));
+        Assert.True(double.IsNaN(one.Low) && double.IsNaN(one.High));
+        Assert.False(one.ExcludesZero);
+        Assert.Equal("7 (n = 1)", one.ToString());
+    }
+
+    [Fact]
+    public void Pairing_resolves_a_difference_smaller_than_the_spread_of_either_side()
+    {
+        // Each seed shifts both runs alike (±5); b is always 0.1 higher.
+        double[] seedEffect = [-5, 3, 0, 4, -2, 1];
+        var pairs = seedEffect.Select((s, i) => (a: s + 0.01 * i, b: s + 0.1 + 0.01 * i)).ToList();
+        var unpaired = Statistics.Mean(pairs.Select(p => p.a));
+        var paired = Statistics.PairedDifference(pairs);
+        Assert.True(unpaired.HalfWidth > 1);
+        Assert.Equal(-0.1, paired.Mean, 9);
+        Assert.True(paired.ExcludesZero);
+    }
+
+    [Fact]
+    public void The_t_quantile_approaches_the_normal_one_and_agrees_with_the_table_at_its_end()
+    {
+        Assert.Equal(2.042, Statistics.StudentT975(30), 3);
+        Assert.InRange(Statistics.StudentT975(31), 2.039, 2.041);     // table value 2.0395
+        Assert.InRange(Statistics.StudentT975(120), 1.979, 1.981);    // table value 1.980
+        Assert.Throws<ArgumentOutOfRangeException>(() => Statistics.StudentT975(0));
+    }
+
+    [Fact]
+    public void The_bootstrap_interval_of_a_mean_is_close_to_the_t_interval_for_many_normal_values()
+    {
+        var random = new Random(1);
+        var values = Enumerable.Range(0, 400).Select(_ => Normal(random)).ToList();
+        var t = Statistics.Mean(values);
+        var boot = Statistics.Bootstrap(values, sample => sample.Average(), resamples: 4000);
+        Assert.Equal(t.Mean, boot.Mean, 12);
+        Assert.InRange(boot.Low, t.Low - 0.02, t.Low + 0.02);
+        Assert.InRange(boot.High, t.High - 0.02, t.High + 0.02);
+        // Deterministic for a seed.
+        Assert.Equal(boot, Statistics.Bootstrap(values, sample => sample.Average(), resamples: 4000));
+    }
+
+    [Fact]
+    public void The_Wilson_interval_matches_its_formula_and_stays_inside_zero_and_one()
+    {
+        var p = Statistics.Proportion(207, 300);      // 69%: R's prop.test without correction gives about [0.635, 0.740]
+        Assert.Equal(0.69, p.Mean, 12);
+        Assert.InRange(p.Low, 0.634, 0.637);
+        Assert.InRange(p.High, 0.739, 0.742);
+        var all = Statistics.Proportion(10, 10);
+        Assert.True(all.High <= 1 && all.Low > 0.6);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Statistics.Proportion(11, 10));
+    }
+
+    private static double Normal(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+}
