@@ -214,6 +214,15 @@ public class CheckpointTests
         if (!expected.Contains("metadata") && !expected.Contains("JSON")) Assert.Contains("tensor 'w'", e.Message);
     }
 
+    [Fact]
+    public void A_BOOL_tensor_holding_other_bytes_than_0_and_1_is_rejected()
+    {
+        var header = Encoding.UTF8.GetBytes("{\"mask\":{\"dtype\":\"BOOL\",\"shape\":[3],\"data_offsets\":[0,3]}}");
+        Assert.Contains("byte 2 at element 1", Rejected(WriteBytes(header, new byte[] { 1, 2, 0 })).Message);
+        using var ok = Safetensors.Load(WriteBytes(header, new byte[] { 1, 0, 1 }))["mask"];
+        Assert.Equal(2L, ok.sum().ToDouble());
+    }
+
     [Theory]
     [InlineData(ulong.MaxValue, "over the format's limit")]
     [InlineData(1UL << 40, "over the format's limit")]

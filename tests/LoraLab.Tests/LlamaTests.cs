@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Xunit.Abstractions;
 using LoraLab.Checkpoints;
 using LoraLab.Lora;
 using LoraLab.Models;
@@ -7,7 +8,7 @@ using LoraLab.Torch;
 
 namespace LoraLab.Tests;
 
-public class LlamaTests
+public class LlamaTests(ITestOutputHelper log)
 {
     [Fact]
     public void Parameter_names_follow_Hugging_Face_LlamaForCausalLM()
@@ -115,6 +116,7 @@ public class LlamaTests
             string io = Path.Combine(dir, "parity_io.safetensors");
             Safetensors.Save(io, new Dictionary<string, Tensor> { ["input_ids"] = ids, ["logits"] = logits });
             var (code, output) = RunPython(ParityScript(), dir, io, "--atol", "1e-4");
+            log.WriteLine($"tie={tie}, num_key_value_heads={kvHeads}: {output.Trim()}");
             Assert.True(code == 0, $"python parity failed (tie={tie}, num_key_value_heads={kvHeads}):\n{output}");
             Assert.Contains("max_abs_diff", output);
         }

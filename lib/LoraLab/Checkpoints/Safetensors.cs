@@ -95,6 +95,9 @@ public static class Safetensors
                     throw new InvalidDataException($"{where}: tensor '{e.name}' holds {size} bytes, more than one read can hold ({Array.MaxLength})");
                 file.Position = dataStart + e.begin;
                 byte[] bytes = ReadExactly(file, where, (int)size, $"tensor '{e.name}'");
+                // libtorch assumes a bool is 0 or 1; any other byte gives results that depend on the kernel.
+                if (e.dtype == ScalarType.Bool && bytes.AsSpan().IndexOfAnyExcept((byte)0, (byte)1) is var bad and >= 0)
+                    throw new InvalidDataException($"{where}: BOOL tensor '{e.name}' holds the byte {bytes[bad]} at element {bad} (only 0 and 1 are booleans)");
                 tensors[e.name] = torch.frombuffer(bytes, e.shape, e.dtype).DetachFromDisposeScope();
             }
         }
