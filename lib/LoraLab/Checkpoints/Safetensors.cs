@@ -92,7 +92,7 @@ public static class Safetensors
             {
                 long size = e.end - e.begin;
                 if (size > Array.MaxLength)
-                    throw new InvalidDataException($"{where}: tensor '{e.name}' holds {size} bytes, more than one read can hold ({Array.MaxLength})");
+                    throw new InvalidDataException($"{where}: tensor '{e.name}' holds {size} bytes, more than LoraLab reads into one tensor ({Array.MaxLength} bytes)");
                 file.Position = dataStart + e.begin;
                 byte[] bytes = ReadExactly(file, where, (int)size, $"tensor '{e.name}'");
                 // libtorch assumes a bool is 0 or 1; any other byte gives results that depend on the kernel.
