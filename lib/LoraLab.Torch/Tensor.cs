@@ -72,13 +72,22 @@ public sealed partial class Tensor : IDisposable
 
     // ---- metadata ---------------------------------------------------------------------------
 
+    /// <summary>The sizes of every dimension. libtorch sets no limit on the number of dimensions, so the
+    /// array is sized from lt_dim before lt_shape fills it (lt_shape writes every size without a bound).</summary>
     public unsafe long[] shape
     {
         get
         {
-            long* buffer = stackalloc long[64];
-            int n = NativeMethods.lt_shape(Handle, buffer);
-            return new ReadOnlySpan<long>(buffer, n).ToArray();
+            int rank = NativeMethods.lt_dim(Handle);
+            var sizes = new long[rank];
+            int written;
+            fixed (long* buffer = sizes)
+            {
+                long dummy = 0;
+                written = NativeMethods.lt_shape(Handle, rank == 0 ? &dummy : buffer);
+            }
+            if (written != rank) throw new TorchException($"shape: the tensor reported {rank} dimensions, then {written}");
+            return sizes;
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Xunit.Abstractions;
 using LoraLab.Checkpoints;
 using LoraLab.Lora;
 using LoraLab.Models;
@@ -7,7 +8,7 @@ using LoraLab.Torch;
 
 namespace LoraLab.Tests;
 
-public class LlamaTests
+public class LlamaTests(ITestOutputHelper log)
 {
     [Fact]
     public void Parameter_names_follow_Hugging_Face_LlamaForCausalLM()
@@ -105,9 +106,9 @@ public class LlamaTests
     {
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(23);
-        foreach (bool tie in new[] { false, true })
+        foreach (var (tie, kvHeads) in new (bool, int?)[] { (false, null), (true, null), (false, 2), (true, 1) })
         {
-            using var model = new LlamaForCausalLM(TestSupport.TinyLlama(tie: tie, init: 0.2));
+            using var model = new LlamaForCausalLM(TestSupport.TinyLlama(tie: tie, init: 0.2) with { num_key_value_heads = kvHeads });
             string dir = TestSupport.TempDir("parity");
             HfCheckpoint.Save(dir, model);
             var ids = torch.randint(0, 48, new long[] { 2, 12 });
@@ -115,9 +116,123 @@ public class LlamaTests
             string io = Path.Combine(dir, "parity_io.safetensors");
             Safetensors.Save(io, new Dictionary<string, Tensor> { ["input_ids"] = ids, ["logits"] = logits });
             var (code, output) = RunPython(ParityScript(), dir, io, "--atol", "1e-4");
-            Assert.True(code == 0, $"python parity failed (tie={tie}):\n{output}");
+            log.WriteLine($"tie={tie}, num_key_value_heads={kvHeads}: {output.Trim()}");
+            Assert.True(code == 0, $"python parity failed (tie={tie}, num_key_value_heads={kvHeads}):\n{output}");
             Assert.Contains("max_abs_diff", output);
         }
+    }
+
+    // ---- grouped-query attention ----
+
+    [Fact]
+    public void Grouped_query_attention_sizes_k_and_v_by_the_key_value_heads_and_LoRA_follows()
+    {
+        using var scope = torch.NewDisposeScope();
+        var config = TestSupport.TinyLlama() with { num_key_value_heads = 2 };   // hidden 32, 4 heads of 8: k, v are 2 · 8 = 16 wide
+        using var model = new LlamaForCausalLM(config);
+        var state = model.state_dict();
+        Assert.Equal(new long[] { 32, 32 }, state["model.layers.0.self_attn.q_proj.weight"].shape);
+        Assert.Equal(new long[] { 16, 32 }, state["model.layers.0.self_attn.k_proj.weight"].shape);
+        Assert.Equal(new long[] { 16, 32 }, state["model.layers.1.self_attn.v_proj.weight"].shape);
+        Assert.Equal(new long[] { 32, 32 }, state["model.layers.0.self_attn.o_proj.weight"].shape);
+
+        LoraAdapters.Apply(model, new LoraConfig(r: 4, target_modules: "q_proj,k_proj,v_proj", init: LoraInit.InitB_KaimingUniform));
+        var factors = LoraAdapters.Factors(model).ToDictionary(f => f.name, f => f.parameter.shape);
+        Assert.Equal(new long[] { 4, 32 }, factors["model.layers.0.self_attn.k_proj.lora_A.weight"]);
+        Assert.Equal(new long[] { 16, 4 }, factors["model.layers.0.self_attn.k_proj.lora_B.weight"]);
+        Assert.Equal(new long[] { 16, 4 }, factors["model.layers.0.self_attn.v_proj.lora_B.weight"]);
+        Assert.Equal(new long[] { 32, 4 }, factors["model.layers.0.self_attn.q_proj.lora_B.weight"]);
+        var ids = torch.randint(0, 48, new long[] { 2, 6 });
+        Assert.Equal(new long[] { 2, 6, 48 }, model.forward(ids).shape);
+        model.Loss(ids).backward();
+        foreach (var (name, _, p) in LoraAdapters.Factors(model)) Assert.True(p.grad is not null, name);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(1)]
+    public void Grouped_query_attention_equals_full_attention_with_each_key_value_head_repeated_per_group(int kvHeads)
+    {
+        // Query head j reads key/value head j / groups: copying each k_proj/v_proj row block `groups` times
+        // gives a model with one key/value head per query head and the same logits.
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(24);
+        var config = TestSupport.TinyLlama(init: 0.2) with { num_key_value_heads = kvHeads };
+        using var grouped = new LlamaForCausalLM(config);
+        using var full = new LlamaForCausalLM(config with { num_key_value_heads = null });
+        int groups = config.num_attention_heads / kvHeads, D = config.head_dim;
+        var state = new Dictionary<string, Tensor>();
+        foreach (var (name, t) in grouped.state_dict())
+        {
+            bool kv = name.EndsWith("k_proj.weight") || name.EndsWith("v_proj.weight");
+            // [KV·D, C] -> [KV, 1, D, C] -> [KV, groups, D, C] -> [H·D, C]
+            state[name] = kv ? t.view(kvHeads, 1, D, -1).expand(kvHeads, groups, D, t.size(1)).reshape(-1, t.size(1)) : t;
+        }
+        full.load_state_dict(state);
+        var ids = torch.randint(0, 48, new long[] { 2, 10 });
+        Assert.True(TestSupport.MaxAbsDiff(grouped.forward(ids), full.forward(ids)) < 1e-5);
+    }
+
+    [Fact]
+    public void Grouped_query_checkpoints_round_trip_through_the_Hugging_Face_layout()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(25);
+        using var model = new LlamaForCausalLM(TestSupport.TinyLlama(init: 0.2) with { num_key_value_heads = 2 });
+        string dir = TestSupport.TempDir("gqa-export");
+        HfCheckpoint.Save(dir, model);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!;
+        Assert.Equal(2, json["num_key_value_heads"]!.GetValue<int>());
+        Assert.Equal(4, json["num_attention_heads"]!.GetValue<int>());
+        using var loaded = HfCheckpoint.LoadCausalLM(dir);
+        Assert.Equal(2, loaded.config.key_value_heads);
+        var ids = torch.randint(0, 48, new long[] { 1, 7 });
+        Assert.Equal(0.0, TestSupport.MaxAbsDiff(model.forward(ids), loaded.forward(ids)));
+        // Without grouping the config reads back equal to one that never named num_key_value_heads.
+        using var plain = new LlamaForCausalLM(TestSupport.TinyLlama());
+        HfCheckpoint.Save(dir, plain);
+        Assert.Equal(TestSupport.TinyLlama(), LlamaConfig.FromJson(File.ReadAllText(Path.Combine(dir, "config.json"))));
+    }
+
+    [Fact]
+    public void A_config_without_grouped_query_attention_serializes_as_before_so_cache_keys_do_not_change()
+    {
+        // Base-model caches are keyed by the serialized profile, LlamaConfig included.
+        string json = System.Text.Json.JsonSerializer.Serialize(TestSupport.TinyLlama());
+        Assert.DoesNotContain("key_value", json);
+        Assert.Contains("\"num_key_value_heads\":2", System.Text.Json.JsonSerializer.Serialize(TestSupport.TinyLlama() with { num_key_value_heads = 2 }));
+    }
+
+    [Theory]
+    [InlineData("{\"num_attention_heads\":4,\"num_key_value_heads\":3}", "field 'num_key_value_heads'", "divide num_attention_heads 4")]
+    [InlineData("{\"num_attention_heads\":4,\"num_key_value_heads\":0}", "field 'num_key_value_heads'", "must be positive")]
+    [InlineData("{\"hidden_size\":\"64\"}", "field 'hidden_size'", "must be a number")]
+    [InlineData("{\"hidden_size\":63}", "field 'num_attention_heads'", "not divisible")]
+    [InlineData("{\"tie_word_embeddings\":1}", "field 'tie_word_embeddings'", "true or false")]
+    [InlineData("{\"rope_scaling\":{\"type\":\"linear\",\"factor\":2.0}}", "field 'rope_scaling'", "not supported")]
+    [InlineData("{\"head_dim\":32}", "field 'head_dim'", "only hidden_size / num_attention_heads = 16")]
+    [InlineData("{\"model_type\":\"gpt2\"}", "field 'model_type'", "only llama")]
+    [InlineData("{\"attention_bias\":true}", "field 'attention_bias'", "not supported")]
+    [InlineData("{\"hidden_size\":64,\"hidden_size\":32}", "not valid JSON", "")]
+    public void A_bad_model_config_names_the_file_and_the_field(string json, string field, string problem)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => LlamaConfig.FromJson(json, "/models/x/config.json"));
+        Assert.Contains("/models/x/config.json", e.Message);
+        Assert.Contains(field, e.Message);
+        Assert.Contains(problem, e.Message);
+    }
+
+    [Fact]
+    public void Model_weights_that_do_not_fit_the_config_name_both_files()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = new LlamaForCausalLM(TestSupport.TinyLlama() with { num_key_value_heads = 2 });
+        string dir = TestSupport.TempDir("misfit-model");
+        HfCheckpoint.Save(dir, model);
+        File.WriteAllText(Path.Combine(dir, "config.json"), TestSupport.TinyLlama().ToJson());   // claims 4 key/value heads
+        var e = Assert.Throws<InvalidDataException>(() => HfCheckpoint.LoadCausalLM(dir));
+        Assert.Contains(Path.Combine(dir, "model.safetensors"), e.Message);
+        Assert.Contains("k_proj.weight: checkpoint [16, 32], model [32, 32]", e.Message);
     }
 
     private static string ParityScript()

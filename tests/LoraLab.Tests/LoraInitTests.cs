@@ -79,4 +79,30 @@ public class LoraInitTests
         // Init[B]'s Kaiming variance does not depend on the width; Init[A]'s shrinks as 1/width.
         if (init == LoraInit.InitB_KaimingUniform) Assert.Equal(1.0 / (3 * r), expected, 12);
     }
+
+    [Theory]
+    [InlineData(LoraInit.InitA_KaimingUniform, null, true)]
+    [InlineData(LoraInit.InitA_Gaussian, null, null)]              // std 1/sqrt(in); PEFT's "gaussian" is std 1/r
+    [InlineData(LoraInit.InitA_Gaussian, 1.0 / 64, "gaussian")]    // r = 8: variance 1/r², PEFT's exactly
+    [InlineData(LoraInit.InitA_Gaussian, 1.0 / 8, null)]           // variance 1/r is not PEFT's
+    [InlineData(LoraInit.InitB_KaimingUniform, null, null)]        // PEFT has no init with A = 0
+    [InlineData(LoraInit.InitB_Gaussian, null, null)]
+    [InlineData(LoraInit.PiSSA, null, "pissa")]
+    public void Only_inits_PEFT_reproduces_get_a_PEFT_name(LoraInit init, double? variance, object? peft)
+    {
+        Assert.Equal(peft, init.PeftEquivalent(r: 8, gaussianVariance: variance));
+    }
+
+    [Fact]
+    public void An_InitA_Gaussian_with_variance_one_over_r_squared_draws_A_with_PEFTs_std_of_one_over_r()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(5);
+        int r = 8;
+        using var layer = new LoraLinear(new Linear(512, 256, bias: false), r: r, lora_alpha: 8, init: LoraInit.InitA_Gaussian, init_variance: 1.0 / (r * r));
+        double std = layer.lora_A.std().ToDouble();
+        // 4096 draws: the sample std's standard error is σ/√(2n) ≈ 1.1 % of σ, so 4 % is 3.6 standard errors.
+        Assert.InRange(std, 0.96 / r, 1.04 / r);
+        Assert.Equal(0.0, layer.lora_B.abs().max().ToDouble());
+    }
 }

@@ -109,4 +109,26 @@ public class BadInputTests
         var e = Assert.Throws<TorchException>(() => torch.ones(2) + torch.ones(2).cuda());
         Assert.Contains("device", e.Message);
     }
+
+    [Theory]
+    [InlineData(64)]
+    [InlineData(65)]
+    [InlineData(300)]
+    public void A_tensor_with_many_dimensions_reports_its_whole_shape(int rank)
+    {
+        // libtorch allows any number of dimensions; reading the shape once overflowed a 64-entry buffer.
+        using var scope = torch.NewDisposeScope();
+        var sizes = Enumerable.Repeat(1L, rank).ToArray();
+        sizes[0] = 2; sizes[^1] = 3;
+        var x = torch.ones(sizes);
+        Assert.Equal(sizes, x.shape);
+        Assert.Equal(rank, x.dim());
+        Assert.Equal(6, x.numel());
+        Assert.Equal(sizes, (x * 2).shape);
+        Assert.Equal(12.0, (x * 2).sum().ToDouble());
+        Assert.Equal(new long[] { 2, 3 }, x.reshape(2, 3).shape);
+        // An error about such a tensor still names its shape.
+        var e = Assert.Throws<TorchException>(() => x.view(4, 2));
+        Assert.Contains("[2, 1, 1", e.Message);
+    }
 }

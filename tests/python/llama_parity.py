@@ -62,10 +62,12 @@ def rotate_half(x):
 
 
 def reference_logits(config, w, input_ids):
-    """A written-out Llama forward (rotate_half RoPE, causal softmax attention, SwiGLU), in float64."""
+    """A written-out Llama forward (rotate_half RoPE, causal softmax attention, SwiGLU), in float64.
+    Grouped-query attention: KV key/value heads, query head j attends with key/value head j // (H // KV)."""
     w = {k: v.double() for k, v in w.items()}
     C = config["hidden_size"]
     H = config["num_attention_heads"]
+    KV = config.get("num_key_value_heads") or H
     D = C // H
     eps = config["rms_norm_eps"]
     B, T = input_ids.shape
@@ -80,12 +82,13 @@ def reference_logits(config, w, input_ids):
         p = "model.layers.%d." % i
         h = rms_norm(x, w[p + "input_layernorm.weight"], eps)
 
-        def heads(name):
-            return (h @ w[p + "self_attn." + name + ".weight"].T).view(B, T, H, D).transpose(1, 2)
+        def heads(name, n):
+            return (h @ w[p + "self_attn." + name + ".weight"].T).view(B, T, n, D).transpose(1, 2)
 
-        q, k, v = heads("q_proj"), heads("k_proj"), heads("v_proj")
+        q, k, v = heads("q_proj", H), heads("k_proj", KV), heads("v_proj", KV)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        k, v = k.repeat_interleave(H // KV, dim=1), v.repeat_interleave(H // KV, dim=1)
         scores = (q @ k.transpose(-1, -2)) / math.sqrt(D)
         scores = scores.masked_fill(~causal, float("-inf"))
         y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)

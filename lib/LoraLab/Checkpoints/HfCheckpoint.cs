@@ -28,13 +28,22 @@ public static class HfCheckpoint
         Safetensors.Save(Path.Combine(directory, "model.safetensors"), state, new Dictionary<string, string> { ["format"] = "pt" });
     }
 
-    /// <summary>A causal LM built from a folder's config.json and filled from its model.safetensors (strict).</summary>
+    /// <summary>A causal LM built from a folder's config.json and filled from its model.safetensors (strict).
+    /// A config or weights that do not fit give an InvalidDataException naming the file.</summary>
     public static LlamaForCausalLM LoadCausalLM(string directory, Device? device = null)
     {
-        var config = LlamaConfig.FromJson(File.ReadAllText(Path.Combine(directory, "config.json")));
+        string configPath = Path.Combine(directory, "config.json"), weightsPath = Path.Combine(directory, "model.safetensors");
+        var config = LlamaConfig.FromJson(File.ReadAllText(configPath), configPath);
         var model = new LlamaForCausalLM(config, device: device);
-        var tensors = Safetensors.Load(Path.Combine(directory, "model.safetensors"));
+        Dictionary<string, Tensor> tensors;
+        try { tensors = Safetensors.Load(weightsPath); }
+        catch { model.Dispose(); throw; }
         try { model.load_state_dict(tensors); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or TorchException)
+        {
+            model.Dispose();
+            throw new InvalidDataException($"{weightsPath} does not fit {configPath}: {e.Message}", e);
+        }
         finally { foreach (var t in tensors.Values) t.Dispose(); }
         return model;
     }

@@ -45,14 +45,29 @@ public static class LoraInitExtensions
         _ => throw new ArgumentException($"{init} has no single factor variance", nameof(init)),
     };
 
-    /// <summary>PEFT's init_lora_weights value: true (Kaiming-uniform A), "gaussian", "pissa"; Init[B] has no PEFT
-    /// counterpart and is written as false ("not the default zero-B init"); the exact name is kept in the metadata.</summary>
-    public static object PeftName(this LoraInit init) => init switch
+    /// <summary>
+    /// PEFT's init_lora_weights value that reproduces this init, or null where PEFT has none. PEFT's values
+    /// (LoraLayer.reset_lora_parameters): true = B = 0, A kaiming-uniform (a = √5), our InitA_KaimingUniform;
+    /// "gaussian" = B = 0, A ~ N(0, 1/r²) (std 1/r), our InitA_Gaussian only with init_variance = 1/r²;
+    /// "pissa" = PiSSA; false = no init at all (both factors keep nn.Linear's random init), which is none of ours.
+    /// </summary>
+    public static object? PeftEquivalent(this LoraInit init, int r, double? gaussianVariance) => init switch
     {
         LoraInit.InitA_KaimingUniform => true,
-        LoraInit.InitA_Gaussian => "gaussian",
+        LoraInit.InitA_Gaussian when gaussianVariance is { } v && Math.Abs(v * r * r - 1) < 1e-9 => "gaussian",
         LoraInit.PiSSA => "pissa",
-        _ => false,
+        _ => null,
+    };
+
+    /// <summary>Which factor starts at zero and how the other is drawn, in words (for configs and reports).</summary>
+    public static string Describe(this LoraInit init, double? gaussianVariance = null) => init switch
+    {
+        LoraInit.InitA_KaimingUniform => "B = 0, A ~ U(-1/sqrt(in), 1/sqrt(in))",
+        LoraInit.InitA_Gaussian => $"B = 0, A ~ N(0, {gaussianVariance?.ToString("R") ?? "1/in"})",
+        LoraInit.InitB_KaimingUniform => "A = 0, B ~ U(-1/sqrt(r), 1/sqrt(r))",
+        LoraInit.InitB_Gaussian => $"A = 0, B ~ N(0, {gaussianVariance?.ToString("R") ?? "1/r"})",
+        LoraInit.PiSSA => "A, B from the top-r singular triplets of W; W replaced by the residual",
+        _ => init.ToString(),
     };
 
     /// <summary>Fills A [r, in] and B [out, r] in place for the Init[A] / Init[B] schemes.</summary>

@@ -4,7 +4,11 @@ using F = LoraLab.Torch.torch.nn.functional;
 
 namespace LoraLab.Models;
 
-/// <summary>Causal self-attention with rotary positions; q/k/v/o projections without bias (Llama).</summary>
+/// <summary>
+/// Causal self-attention with rotary positions; q/k/v/o projections without bias (Llama). With grouped-query
+/// attention k_proj and v_proj produce key_value_heads heads, and each is shared by key_value_groups
+/// consecutive query heads (Hugging Face's repeat_kv).
+/// </summary>
 public sealed class LlamaAttention : Module
 {
     private readonly LlamaConfig config;
@@ -12,10 +16,10 @@ public sealed class LlamaAttention : Module
     public LlamaAttention(LlamaConfig config, ScalarType? dtype, Device? device)
     {
         this.config = config;
-        int h = config.hidden_size;
+        int h = config.hidden_size, kv = config.key_value_heads * config.head_dim;
         RegisterModule("q_proj", new Linear(h, h, bias: false, dtype, device));
-        RegisterModule("k_proj", new Linear(h, h, bias: false, dtype, device));
-        RegisterModule("v_proj", new Linear(h, h, bias: false, dtype, device));
+        RegisterModule("k_proj", new Linear(h, kv, bias: false, dtype, device));
+        RegisterModule("v_proj", new Linear(h, kv, bias: false, dtype, device));
         RegisterModule("o_proj", new Linear(h, h, bias: false, dtype, device));
     }
 
@@ -23,15 +27,24 @@ public sealed class LlamaAttention : Module
     {
         using var scope = torch.NewDisposeScope();
         long B = x.size(0), T = x.size(1);
-        int H = config.num_attention_heads, D = config.head_dim;
-        // [B, T, C] -> [B, H, T, D]
-        Tensor Heads(string proj) => Child<Linear>(proj).forward(x).view(B, T, H, D).transpose(1, 2);
-        var q = Rotary.Apply(Heads("q_proj"), cos, sin);
-        var k = Rotary.Apply(Heads("k_proj"), cos, sin);
-        var v = Heads("v_proj");
+        int H = config.num_attention_heads, KV = config.key_value_heads, D = config.head_dim;
+        // [B, T, heads·D] -> [B, heads, T, D]
+        Tensor Heads(string proj, int heads) => Child<Linear>(proj).forward(x).view(B, T, heads, D).transpose(1, 2);
+        var q = Rotary.Apply(Heads("q_proj", H), cos, sin);
+        var k = RepeatKeyValues(Rotary.Apply(Heads("k_proj", KV), cos, sin));
+        var v = RepeatKeyValues(Heads("v_proj", KV));
         var y = F.scaled_dot_product_attention(q, k, v, is_causal: true);
         y = y.transpose(1, 2).contiguous().view(B, T, H * D);
         return Child<Linear>("o_proj").forward(y).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[B, KV, T, D] -> [B, KV·groups, T, D]: key/value head j serves query heads j·groups … j·groups + groups − 1.</summary>
+    private Tensor RepeatKeyValues(Tensor kv)
+    {
+        int groups = config.key_value_groups;
+        if (groups == 1) return kv;
+        long B = kv.size(0), KV = kv.size(1), T = kv.size(2), D = kv.size(3);
+        return kv.unsqueeze(2).expand(B, KV, groups, T, D).reshape(B, KV * groups, T, D);
     }
 }
 
