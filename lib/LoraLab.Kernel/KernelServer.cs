@@ -83,26 +83,68 @@ public sealed class KernelServer : IDisposable
 
     void Serve(ZmqSocket socket, bool isControl)
     {
+        var channel = isControl ? "control" : "shell";
         while (!stopping)
         {
-            if (socket.Receive(PollInterval) is not { } frames) continue;
-            if (wire.Deserialize(frames, out var rejection) is not { } request)
-            {
-                log.WriteLine($"loralab-kernel: ignored a message on {(isControl ? "control" : "shell")}: {rejection}");
-                continue;
-            }
-            iopub.Status("busy", request);
             try
             {
-                if (Reply(request, isControl) is { } content)
-                    socket.Send(wire.Serialize(JupyterMessage.Create(ReplyType(request.MessageType), content, request, iopub.Session)));
+                if (socket.Receive(PollInterval) is { } frames) Handle(socket, frames, isControl);
             }
-            finally
+            catch (Exception error) when (!stopping)
             {
-                iopub.Status("idle", request);
+                // A failed send or receive loses one message, not the kernel.
+                log.WriteLine($"loralab-kernel: {channel} channel: {error.Message}");
             }
-            if ((string?)request.Header["msg_type"] == "shutdown_request") Stop();
         }
+    }
+
+    void Handle(ZmqSocket socket, List<byte[]> frames, bool isControl)
+    {
+        if (wire.Deserialize(frames, out var rejection) is not { } request)
+        {
+            log.WriteLine($"loralab-kernel: ignored a message on {(isControl ? "control" : "shell")}: {rejection}");
+            return;
+        }
+        List<List<byte[]>> queuedBehindError = [];
+        iopub.Status("busy", request);
+        try
+        {
+            var content = Reply(request, isControl);
+            // Taken before the error reply goes out: what the client sent without knowing of the error.
+            if (request.MessageType == "execute_request" && (string?)content?["status"] == "error" && ((bool?)request.Content["stop_on_error"] ?? true))
+                queuedBehindError = Queued(socket);
+            if (content is not null) Send(socket, request, content);
+        }
+        finally
+        {
+            iopub.Status("idle", request);
+        }
+        if (request.MessageType == "shutdown_request") Stop();
+        foreach (var queued in queuedBehindError) AbortOrHandle(socket, queued, isControl);
+    }
+
+    void Send(ZmqSocket socket, JupyterMessage request, JsonObject content) =>
+        socket.Send(wire.Serialize(JupyterMessage.Create(ReplyType(request.MessageType), content, request, iopub.Session)));
+
+    static List<List<byte[]>> Queued(ZmqSocket socket)
+    {
+        var queued = new List<List<byte[]>>();
+        while (socket.Receive(TimeSpan.Zero) is { } frames) queued.Add(frames);
+        return queued;
+    }
+
+    // After a failed cell, the cells already queued behind it (JupyterLab's "Run All" sends them all at once) are
+    // answered "aborted" rather than run on a session in an unexpected state, as stop_on_error asks.
+    void AbortOrHandle(ZmqSocket socket, List<byte[]> frames, bool isControl)
+    {
+        if (wire.Deserialize(frames, out _) is not { MessageType: "execute_request" } request)
+        {
+            Handle(socket, frames, isControl);
+            return;
+        }
+        iopub.Status("busy", request);
+        Send(socket, request, new JsonObject { ["status"] = "aborted" });
+        iopub.Status("idle", request);
     }
 
     // The reply's content, or null for messages that get none (comm messages, unknown types).
@@ -156,7 +198,16 @@ public sealed class KernelServer : IDisposable
     void Heartbeat()
     {
         while (!stopping)
-            if (heartbeat.Receive(PollInterval) is { } ping) heartbeat.Send(ping);
+        {
+            try
+            {
+                if (heartbeat.Receive(PollInterval) is { } ping) heartbeat.Send(ping);
+            }
+            catch (Exception error) when (!stopping)
+            {
+                log.WriteLine($"loralab-kernel: heartbeat: {error.Message}");
+            }
+        }
     }
 
     /// <summary>Ends <see cref="Run"/>: a shutdown_request (restart too: the front end then starts a new process).</summary>

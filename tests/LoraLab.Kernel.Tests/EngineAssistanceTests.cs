@@ -16,19 +16,22 @@ public sealed class EngineAssistanceTests
         Assert.Equal(4, rewritten.Split("CellInterruption.ThrowIfRequested()").Length - 1);
         Assert.Equal(code.Split('\n').Length, rewritten.Split('\n').Length);
         Assert.Contains("// count", rewritten.Split('\n')[1]);
-        Assert.Same(code, LoopInterruptionRewriter.Rewrite("var x = 1;", CSharpKernel.ParseOptions));
+        var noLoop = "var x = 1;";
+        Assert.Same(noLoop, LoopInterruptionRewriter.Rewrite(noLoop, CSharpKernel.ParseOptions));
     }
 
     [Fact]
     public async Task Cancelling_a_running_while_true_cell_stops_it_and_the_session_keeps_its_variables()
     {
         await engine.ExecuteCellAsync("long spins = 0;");
-        using var interrupt = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-        var stopped = await engine.ExecuteCellAsync("while (true) { spins++; }", interrupt.Token).WaitAsync(TimeSpan.FromSeconds(30));
+        using var interrupt = new CancellationTokenSource();
+        engine.Observer = new CancelOnFirstOutput(interrupt); // interrupt once the cell is surely running
+        var stopped = await engine.ExecuteCellAsync("spins = 41;\nConsole.Write(\"started\");\nwhile (true) { spins++; }", interrupt.Token).WaitAsync(TimeSpan.FromSeconds(60));
+        engine.Observer = null;
 
         Assert.Equal(typeof(OperationCanceledException).FullName, stopped.Error?.Name);
-        var next = await engine.ExecuteCellAsync("spins > 0");
-        Assert.Equal("True", ((DisplayOutput)Assert.Single(next.Outputs)).Data[ValueFormatter.PlainText]);
+        var next = await engine.ExecuteCellAsync("spins + 1");
+        Assert.Equal("42", ((DisplayOutput)Assert.Single(next.Outputs)).Data[ValueFormatter.PlainText]);
     }
 
     [Fact]
@@ -54,10 +57,15 @@ public sealed class EngineAssistanceTests
     [Fact]
     public void Inspection_shows_every_overload_and_the_framework_doc_summary()
     {
-        var description = engine.Inspect("Math.Max(1, 2)", 6);
-        Assert.NotNull(description);
-        Assert.Contains("Math.Max(int, int)", description);
-        Assert.Contains("Math.Max(double, double)", description);
+        var group = engine.Inspect("Math.Max", 8);
+        Assert.NotNull(group);
+        Assert.Contains("Math.Max(int, int)", group);
+        Assert.Contains("Math.Max(double, double)", group);
+        Assert.Contains("Returns the larger of two", group); // from the .NET reference pack's System.Runtime.xml
+
+        var call = engine.Inspect("Math.Max(1, 2)", 6); // a call resolves to the overload it uses
+        Assert.Contains("Math.Max(int, int)", call);
+        Assert.DoesNotContain("double", call);
         Assert.Null(engine.Inspect("   ", 1));
     }
 
@@ -78,4 +86,12 @@ public sealed class EngineAssistanceTests
         Assert.False(shown.IsResult);
         Assert.Equal("step 3", shown.Data[ValueFormatter.PlainText]);
     }
+}
+
+/// <summary>Cancels a cell as soon as it writes anything: proof that it is running, not still compiling.</summary>
+sealed class CancelOnFirstOutput(CancellationTokenSource interrupt) : ICellOutputObserver
+{
+    public void OnStream(string name, string text) => interrupt.Cancel();
+    public void OnDisplay(DisplayOutput output, object? value, string? displayId) { }
+    public void OnUpdateDisplay(DisplayOutput output, object? value, string displayId) { }
 }

@@ -27,7 +27,7 @@ public sealed class JupyterClients : IDisposable
     {
         get
         {
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Parent!.Name; // bin/<Configuration>/net10.0/
+            var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name; // bin/<Configuration>/net10.0/
             var dll = Path.Combine(RepositoryRoot, "lib", "LoraLab.Kernel", "bin", configuration, "net10.0", "loralab-kernel.dll");
             Assert.True(File.Exists(dll), $"{dll} is missing: build the solution first (./lab build).");
             return dll;

@@ -25,6 +25,9 @@ public sealed class ProtocolClientTests(JupyterClients clients)
     public void Two_kernels_run_at_once_on_different_ports_with_their_own_state() => Check("two-kernels");
 
     [Fact]
+    public void Cells_queued_behind_a_failing_cell_are_aborted() => Check("stop-on-error");
+
+    [Fact]
     public void A_restart_starts_a_fresh_session_that_runs_cells() => Check("restart");
 
     [Fact]

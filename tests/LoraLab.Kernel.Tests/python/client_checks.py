@@ -1,6 +1,6 @@
 """Checks of the LoraLab kernel through jupyter_client, one per command-line argument; exit status 0 when it holds.
 
-    python3 client_checks.py interrupt | sigint | bad-signature | two-kernels | restart | survives-errors TORCH_DLL
+    python3 client_checks.py interrupt | sigint | bad-signature | two-kernels | restart | stop-on-error | survives-errors TORCH_DLL
 """
 import signal
 import sys
@@ -104,6 +104,20 @@ def two_kernels():
         km2.shutdown_kernel(now=True)
 
 
+def stop_on_error():
+    km, kc = start()
+    try:
+        run(kc, "var ran = 0;")
+        failing = kc.execute("throw new InvalidOperationException(\"first cell fails\");")
+        queued = kc.execute("ran++;")  # sent before the first one fails, as JupyterLab's Run All does
+        check(shell_reply(kc, failing)["content"]["status"] == "error", "the first cell fails")
+        check(shell_reply(kc, queued)["content"]["status"] == "aborted", "the queued cell is aborted")
+        content, outputs = run(kc, "ran")
+        check(result_text(outputs) == ["0"], f"the aborted cell did not run: {result_text(outputs)}")
+    finally:
+        km.shutdown_kernel(now=True)
+
+
 def restart():
     km, kc = start()
     try:
@@ -141,6 +155,6 @@ def survives_errors(torch_dll):
 
 if __name__ == "__main__":
     case, *rest = sys.argv[1:]
-    {"interrupt": interrupt, "sigint": lambda: interrupt("signal"), "bad-signature": bad_signature, "two-kernels": two_kernels, "restart": restart,
+    {"interrupt": interrupt, "sigint": lambda: interrupt("signal"), "bad-signature": bad_signature, "two-kernels": two_kernels, "restart": restart, "stop-on-error": stop_on_error,
      "survives-errors": survives_errors}[case](*rest)
     print(f"{case}: ok")
