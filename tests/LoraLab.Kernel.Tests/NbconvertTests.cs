@@ -23,6 +23,8 @@ public sealed class NbconvertTests(JupyterClients clients)
             var outputs = codeCells.SelectMany(cell => cell!["outputs"]!.AsArray()).ToList();
             Assert.DoesNotContain(outputs, o => (string?)o!["output_type"] == "error");
             Assert.Contains(outputs, o => (string?)o!["output_type"] == "stream" && Text(o["text"]).Contains("libtorch"));
+            // The training progress line was updated in place (update_display_data) up to the last step.
+            Assert.Contains(outputs, o => (string?)o!["output_type"] == "display_data" && Text(o["data"]!["text/plain"]).StartsWith("step 300 / 300"));
             // The loss chart: Plotly JSON for front ends that draw it natively, HTML for the others.
             var chart = Assert.Single(outputs, o => o!["data"]?["application/vnd.plotly.v1+json"] is not null)!;
             Assert.NotNull(chart["data"]!["application/vnd.plotly.v1+json"]!["data"]);

@@ -28,6 +28,9 @@ public sealed class ProtocolClientTests(JupyterClients clients)
     public void Cells_queued_behind_a_failing_cell_are_aborted() => Check("stop-on-error");
 
     [Fact]
+    public void Output_reaches_the_client_while_the_cell_is_still_running() => Check("live-output");
+
+    [Fact]
     public void A_restart_starts_a_fresh_session_that_runs_cells() => Check("restart");
 
     [Fact]

@@ -1,6 +1,6 @@
 """Checks of the LoraLab kernel through jupyter_client, one per command-line argument; exit status 0 when it holds.
 
-    python3 client_checks.py interrupt | sigint | bad-signature | two-kernels | restart | stop-on-error | survives-errors TORCH_DLL
+    python3 client_checks.py interrupt | sigint | bad-signature | two-kernels | restart | stop-on-error | live-output | survives-errors TORCH_DLL
 """
 import signal
 import sys
@@ -118,6 +118,24 @@ def stop_on_error():
         km.shutdown_kernel(now=True)
 
 
+def live_output():
+    km, kc = start()
+    try:
+        run(kc, "1")  # compile once, so the timing below is the cell's, not Roslyn's start-up
+        msg_id = kc.execute('Console.WriteLine("first");\nSystem.Threading.Thread.Sleep(4000);\nConsole.WriteLine("second");')
+        while True:
+            msg = kc.get_iopub_msg(timeout=3.5)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
+                break
+        check(msg["content"]["text"] == "first\n", f"the first line arrives alone: {msg['content']}")
+        first_seen = time.time()
+        check(shell_reply(kc, msg_id)["content"]["status"] == "ok", "the cell finishes")
+        waited = time.time() - first_seen
+        check(waited > 2.0, f"the first line arrived while the cell still ran (the reply came {waited:.1f} s later, of 4)")
+    finally:
+        km.shutdown_kernel(now=True)
+
+
 def restart():
     km, kc = start()
     try:
@@ -155,6 +173,6 @@ def survives_errors(torch_dll):
 
 if __name__ == "__main__":
     case, *rest = sys.argv[1:]
-    {"interrupt": interrupt, "sigint": lambda: interrupt("signal"), "bad-signature": bad_signature, "two-kernels": two_kernels, "restart": restart, "stop-on-error": stop_on_error,
+    {"interrupt": interrupt, "sigint": lambda: interrupt("signal"), "bad-signature": bad_signature, "two-kernels": two_kernels, "restart": restart, "stop-on-error": stop_on_error, "live-output": live_output,
      "survives-errors": survives_errors}[case](*rest)
     print(f"{case}: ok")
