@@ -34,6 +34,14 @@ public sealed class JupyterClients : IDisposable
         }
     }
 
+    /// <summary>Runs `loralab-kernel uninstall` for this prefix; returns its output.</summary>
+    public string Uninstall()
+    {
+        var result = Run("dotnet", [KernelDll, "uninstall", "--prefix", prefix], RepositoryRoot, TimeSpan.FromMinutes(1));
+        Assert.True(result.ExitCode == 0, $"uninstalling the kernelspec failed:\n{result.Output}");
+        return result.Output;
+    }
+
     public static string PythonScript(string name) => Path.Combine(AppContext.BaseDirectory, "python", name);
 
     /// <summary>Runs python3 with the kernelspec visible; fails the test with the client's whole output when it fails.</summary>
