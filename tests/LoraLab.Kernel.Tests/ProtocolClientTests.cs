@@ -31,6 +31,9 @@ public sealed class ProtocolClientTests(JupyterClients clients)
     public void Output_reaches_the_client_while_the_cell_is_still_running() => Check("live-output");
 
     [Fact]
+    public void Console_ReadLine_asks_the_front_end_for_input_or_fails_clearly_without_one() => Check("stdin");
+
+    [Fact]
     public void A_restart_starts_a_fresh_session_that_runs_cells() => Check("restart");
 
     [Fact]

@@ -1,6 +1,6 @@
 """Checks of the LoraLab kernel through jupyter_client, one per command-line argument; exit status 0 when it holds.
 
-    python3 client_checks.py interrupt | sigint | bad-signature | two-kernels | restart | stop-on-error | live-output | survives-errors TORCH_DLL
+    python3 client_checks.py interrupt | sigint | bad-signature | two-kernels | restart | stop-on-error | live-output | stdin | survives-errors TORCH_DLL
 """
 import signal
 import sys
@@ -136,6 +136,21 @@ def live_output():
         km.shutdown_kernel(now=True)
 
 
+def stdin():
+    km, kc = start()
+    try:
+        msg_id = kc.execute("var name = Console.ReadLine();\nname.ToUpperInvariant()", allow_stdin=True)
+        request = kc.get_stdin_msg(timeout=TIMEOUT)
+        check(request["msg_type"] == "input_request", f"the kernel asks for input: {request['msg_type']}")
+        kc.input("ada")
+        check(shell_reply(kc, msg_id)["content"]["status"] == "ok", "the cell finishes")
+        check(result_text(run(kc, "name")[1]) == ["ada"], "Console.ReadLine returned the typed line")
+        content = shell_reply(kc, kc.execute("Console.ReadLine()", allow_stdin=False))["content"]  # as under nbconvert
+        check(content["status"] == "error" and "allow_stdin" in content["evalue"], f"no input: a clear error, not a hang: {content}")
+    finally:
+        km.shutdown_kernel(now=True)
+
+
 def restart():
     km, kc = start()
     try:
@@ -173,6 +188,6 @@ def survives_errors(torch_dll):
 
 if __name__ == "__main__":
     case, *rest = sys.argv[1:]
-    {"interrupt": interrupt, "sigint": lambda: interrupt("signal"), "bad-signature": bad_signature, "two-kernels": two_kernels, "restart": restart, "stop-on-error": stop_on_error, "live-output": live_output,
+    {"interrupt": interrupt, "sigint": lambda: interrupt("signal"), "bad-signature": bad_signature, "two-kernels": two_kernels, "restart": restart, "stop-on-error": stop_on_error, "live-output": live_output, "stdin": stdin,
      "survives-errors": survives_errors}[case](*rest)
     print(f"{case}: ok")
