@@ -103,6 +103,9 @@ public sealed class Figure
     public string ToJson(bool indented = false) =>
         ToJsonNode().ToJsonString(new JsonSerializerOptions(JsonOptions) { WriteIndented = indented });
 
+    /// <summary>The same JSON under the name Jupyter kernels look for: LoraLab's kernel sends it as application/vnd.plotly.v1+json.</summary>
+    public string ToPlotlyJson() => ToJson();
+
     public JsonObject ToJsonNode() => new()
     {
         ["data"] = JsonSerializer.SerializeToNode(traces, JsonOptions),

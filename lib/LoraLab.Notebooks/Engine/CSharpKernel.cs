@@ -15,7 +15,7 @@ namespace LoraLab.Notebooks.Engine;
 /// console output, display(...) calls, the value of a trailing expression, and errors.
 /// Knows nothing about notebook files or reports: it takes code and returns outputs, so it can also back a Jupyter kernel.
 /// </summary>
-public sealed class CSharpKernel
+public sealed partial class CSharpKernel
 {
     // Console.Out is process-wide, so cells of different kernels in one process must not run at the same time.
     static readonly SemaphoreSlim ConsoleGate = new(1, 1);
@@ -37,6 +37,7 @@ public sealed class CSharpKernel
             .WithMetadataResolver(ScriptMetadataResolver.Default.WithBaseDirectory(baseDirectory))
             .WithSourceResolver(new SourceFileResolver(ImmutableArray<string>.Empty, baseDirectory))
             .WithReferences(FrameworkReferences())
+            .AddReferences(typeof(CellInterruption).Assembly) // the interrupt checks LoopInterruptionRewriter inserts call it
             .WithImports(DefaultImports)
             .WithEmitDebugInformation(true) // line numbers in stack traces
             .WithFileEncoding(System.Text.Encoding.UTF8); // debug information needs the source encoding
@@ -55,8 +56,11 @@ public sealed class CSharpKernel
         {
             executionCount++;
             globals.CurrentCell = collector;
-            Console.SetOut(collector.StandardOutput);
-            Console.SetError(collector.StandardError);
+            globals.Observer = Observer;
+            Console.SetOut(ObservedWriter.Wrap(collector.StandardOutput, "stdout", Observer));
+            Console.SetError(ObservedWriter.Wrap(collector.StandardError, "stderr", Observer));
+            using var interruption = CellInterruption.Enter(cancellationToken);
+            code = LoopInterruptionRewriter.Rewrite(code, ParseOptions);
             // catchException: a runtime exception ends up in state.Exception and the session stays usable.
             state = state is null
                 ? await CSharpScript.Create<object?>(code, options, typeof(KernelGlobals)).RunAsync(globals, _ => true, cancellationToken)
@@ -65,8 +69,12 @@ public sealed class CSharpKernel
             LoadReferencedLibraries(state.Script);
             if (state.Exception is { } exception)
                 collector.Add(ErrorFrom(exception));
-            else if (EndsWithExpression(state.Script))
-                collector.Add(new DisplayOutput(ValueFormatter.Format(state.ReturnValue), IsResult: true));
+            else if (EndsWithExpression(state.Script) && state.ReturnValue is not DisplayedValue)
+            {
+                var result = new DisplayOutput(ValueFormatter.Format(state.ReturnValue), IsResult: true);
+                collector.Add(result);
+                Observer?.OnDisplay(result, state.ReturnValue, displayId: null);
+            }
         }
         catch (CompilationErrorException compileError)
         {
@@ -83,6 +91,7 @@ public sealed class CSharpKernel
             Console.SetOut(savedOut);
             Console.SetError(savedError);
             globals.CurrentCell = null;
+            globals.Observer = null;
             ConsoleGate.Release();
         }
         return new CellResult(executionCount, collector.Outputs, stopwatch.Elapsed);
