@@ -6,7 +6,8 @@ using LoraLab.Notebooks.Documents;
 namespace LoraLab.Notebooks.Reports;
 
 /// <summary>What a report's header says about the run.</summary>
-public sealed record ReportSummary(string Title, string Status, TimeSpan Elapsed, IReadOnlyList<KeyValuePair<string, string>> Parameters);
+public sealed record ReportSummary(string Title, string Status, TimeSpan Elapsed, IReadOnlyList<KeyValuePair<string, string>> Parameters,
+    string? Message = null);
 
 /// <summary>
 /// A self-contained HTML page for an executed notebook: markdown rendered, code and its outputs in order, the error of a
@@ -35,6 +36,10 @@ public static class HtmlReport
         if (summary.Parameters.Count > 0)
             page.Append(" · parameters: ").Append(Escape(string.Join(", ", summary.Parameters.Select(p => $"{p.Key}={p.Value}"))));
         page.Append("</p>\n");
+        if (summary.Status == "running")
+            page.Append("<p class=\"warning\">This report was written while the notebook was still running; the run may have been stopped since.</p>\n");
+        if (summary.Message is not null)
+            page.Append($"<p class=\"status-{Escape(summary.Status)}\">").Append(Escape(summary.Message)).Append("</p>\n");
         if (needsPlotly && plotlyScriptPath is null)
             page.Append("<p class=\"warning\">").Append(Escape(PlotlyScript.MissingMessage)).Append("</p>\n");
         page.Append("</header>\n<main>\n").Append(bodyHtml).Append("</main>\n</body>\n</html>\n");
@@ -56,10 +61,11 @@ public static class HtmlReport
 
         var run = cell.Metadata["loralab"] as JsonObject;
         var status = (string?)run?["status"];
-        var cssClass = status switch { "ok" => "ok", "error" => "failed", _ => "not-run" };
+        var cssClass = status switch { null => "not-run", "ok" => "ok", _ => "failed" };
+        var ending = status switch { null or "ok" => "", "error" => " · failed", _ => $" · {status.Replace('-', ' ')}" };
         var meta = status is null
             ? "not run"
-            : $"In [{cell.Json["execution_count"]}] · {(double?)run?["elapsed_seconds"] ?? 0:0.00} s{(status == "error" ? " · failed" : "")}";
+            : $"In [{cell.Json["execution_count"]}] · {(double?)run?["elapsed_seconds"] ?? 0:0.00} s{ending}";
         html.Append($"<div class=\"cell code {cssClass}\">\n<div class=\"meta\">{Escape(meta)}</div>\n<pre class=\"source\">")
             .Append(Escape(cell.Source)).Append("</pre>\n<div class=\"outputs\">\n");
         foreach (var output in (cell.Json["outputs"] as JsonArray ?? []).OfType<JsonObject>()) RenderOutput(output, html);
