@@ -85,7 +85,7 @@ public static class ParameterLiterals
             "decimal" => decimal.TryParse(text, NumberStyles.Float, invariant, out var m) ? m.ToString(invariant) + "m" : null,
             _ => throw new ParameterException($"--param {name}: the runner cannot write a {type} (supported: {SupportedTypesText})."),
         };
-        return literal ?? throw new ParameterException($"--param {name}={value}: '{value}' is not a {type}, the type the parameters cell declares.");
+        return literal ?? throw new ParameterException($"--param {name}={value}: '{value}' is not {(type is "int" ? "an" : "a")} {type}, the type the parameters cell declares.");
     }
 
     // "1E-05" is a double literal already; "3" would be an int, which is fine for a declaration but not inside `new double[]`

@@ -27,7 +27,7 @@ public static class OutputFolder
         {
             var name = Path.GetFileNameWithoutExtension(notebook);
             var executed = Path.GetFullPath(Path.Combine(folder, name + ".ipynb"));
-            if (string.Equals(executed, Path.GetFullPath(notebook), StringComparison.Ordinal))
+            if (File.Exists(notebook) && string.Equals(executed, Path.GetFullPath(notebook), StringComparison.Ordinal))
                 throw new ArgumentException($"--out {folder} is the folder of {notebook}: its executed copy would overwrite the source notebook. Choose another output folder.");
             if (byName.TryGetValue(name, out var other))
                 throw new ArgumentException($"{other} and {notebook} have the same name, so their results would overwrite each other in {folder}; run them with different --out folders.");
