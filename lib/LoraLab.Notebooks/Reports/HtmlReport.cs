@@ -32,7 +32,7 @@ public static class HtmlReport
         if (needsPlotly && plotlyScriptPath is not null)
             page.Append("<script>\n").Append(PlotlyScript.ReadForInlineScript(plotlyScriptPath)).Append("\n</script>\n");
         page.Append("</head>\n<body>\n<header>\n<h1>").Append(Escape(summary.Title)).Append("</h1>\n<p>")
-            .Append($"<span class=\"status-{summary.Status}\">{Escape(summary.Status)}</span> in {summary.Elapsed.TotalSeconds:0.0} s");
+            .Append($"<span class=\"status-{Escape(summary.Status)}\">{Escape(summary.Status.Replace('-', ' '))}</span> in {summary.Elapsed.TotalSeconds:0.0} s");
         if (summary.Parameters.Count > 0)
             page.Append(" · parameters: ").Append(Escape(string.Join(", ", summary.Parameters.Select(p => $"{p.Key}={p.Value}"))));
         page.Append("</p>\n");
@@ -88,9 +88,12 @@ public static class HtmlReport
                     html.Append("<pre class=\"result\">").Append(Escape(NotebookCell.JoinMultiline(text))).Append("</pre>\n");
                 break;
             case "error":
-                var traceback = string.Join("\n", (output["traceback"] as JsonArray ?? []).Select(line => (string?)line));
-                html.Append("<pre class=\"error\"><strong>").Append(Escape($"{output["ename"]}: {output["evalue"]}")).Append("</strong>\n")
-                    .Append(Escape(traceback)).Append("</pre>\n");
+                var header = $"{output["ename"]}: {output["evalue"]}";
+                // Tracebacks start with "Type: message" (Jupyter front ends show only the traceback); the header says it already.
+                var lines = (output["traceback"] as JsonArray ?? []).Select(line => (string?)line ?? "").ToList();
+                if (lines.Count > 0 && lines[0] == header) lines.RemoveAt(0);
+                html.Append("<pre class=\"error\"><strong>").Append(Escape(header)).Append("</strong>")
+                    .Append(lines.Count > 0 ? "\n" + Escape(string.Join("\n", lines)) : "").Append("</pre>\n");
                 break;
         }
     }
