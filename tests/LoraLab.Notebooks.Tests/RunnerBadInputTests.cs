@@ -211,4 +211,18 @@ public class RunnerBadInputTests
         Assert.True(exitCode == ExitCodes.Failed, log);
         Assert.Contains("t.ipynb: cell 1 (id \"c1\"): metadata.loralab.timeout must be a number of seconds", log);
     }
+
+    [Fact]
+    public async Task A_worker_that_cannot_start_is_a_clear_error_not_a_crash()
+    {
+        var folder = TestPaths.NewOutputFolder("no-worker");
+        var notebook = Write(folder, "n", "1");
+        var log = new StringWriter();
+
+        var exitCode = await RunCommand.RunAsync([notebook, "--out", folder + "/out"], log, ["/nonexistent/lab"]);
+
+        Assert.True(exitCode == ExitCodes.Exited, log.ToString());
+        Assert.Contains("could not start the worker process (/nonexistent/lab)", log.ToString());
+        Assert.True(File.Exists(Path.Combine(folder, "out", "n.html")));
+    }
 }

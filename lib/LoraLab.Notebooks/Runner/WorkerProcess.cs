@@ -32,7 +32,16 @@ sealed class WorkerProcess(RunOptions options, TextWriter progress)
         if (files.PlotlyPath is null) progress.WriteLine($"warning: {Reports.PlotlyScript.MissingMessage}");
         files.Write(notebook.Document, "running", TimeSpan.Zero); // no stale files of an earlier run if the child dies at once
 
-        using var process = Start(notebook.SourcePath);
+        Process process;
+        try { process = Start(notebook.SourcePath); }
+        catch (System.ComponentModel.Win32Exception error)
+        {
+            var why = $"could not start the worker process ({string.Join(" ", options.WorkerCommand ?? DefaultWorkerCommand())}): {error.Message}";
+            files.Write(notebook.Document, NotebookRunResult.StatusName(RunStatus.Exited), stopwatch.Elapsed, why);
+            progress.WriteLine($"error: {why}");
+            return Result(notebook, files, RunStatus.Exited, why);
+        }
+        using var _ = process;
         var events = Channel.CreateUnbounded<WorkerEvent>();
         var stdout = Task.Run(() => ReadEvents(process.StandardOutput, events.Writer));
         var stderr = Task.Run(() => ReadErrors(process.StandardError));
