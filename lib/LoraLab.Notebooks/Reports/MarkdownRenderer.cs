@@ -20,8 +20,9 @@ public static class MarkdownRenderer
     {
         var document = Markdown.Parse(markdown, Pipeline);
         foreach (var link in document.Descendants<LinkInline>()) link.Url = SafeUrl(link.Url, link.IsImage);
-        foreach (var link in document.Descendants<AutolinkInline>())
-            if (SafeUrl(link.Url, isImage: false) == BlockedUrl) link.Url = BlockedUrl;
+        // An autolink shows its URL as its text: an unsafe one becomes plain text (escaped), not a link.
+        foreach (var link in document.Descendants<AutolinkInline>().ToList())
+            if (SafeUrl(link.Url, isImage: false) == BlockedUrl) link.ReplaceBy(new LiteralInline($"<{link.Url}>"));
         return document.ToHtml(Pipeline);
     }
 
