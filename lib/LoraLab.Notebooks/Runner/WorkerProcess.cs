@@ -34,9 +34,11 @@ sealed class WorkerProcess(RunOptions options, TextWriter progress)
 
         Process process;
         try { process = Start(notebook.SourcePath); }
-        catch (System.ComponentModel.Win32Exception error)
+        catch (Exception error) when (error is System.ComponentModel.Win32Exception or InvalidOperationException)
         {
-            var why = $"could not start the worker process ({string.Join(" ", options.WorkerCommand ?? DefaultWorkerCommand())}): {error.Message}";
+            var why = options.WorkerCommand is { } command
+                ? $"could not start the worker process ({string.Join(" ", command)}): {error.Message}"
+                : $"could not start the worker process: {error.Message}";
             files.Write(notebook.Document, NotebookRunResult.StatusName(RunStatus.Exited), stopwatch.Elapsed, why);
             progress.WriteLine($"error: {why}");
             return Result(notebook, files, RunStatus.Exited, why);
@@ -180,14 +182,20 @@ sealed class WorkerProcess(RunOptions options, TextWriter progress)
         return Process.Start(start) ?? throw new InvalidOperationException($"could not start the worker process {command[0]}");
     }
 
-    /// <summary>This program again, with the hidden run-worker command: `dotnet lab.dll run-worker` or `lab run-worker`.</summary>
+    /// <summary>
+    /// The `lab` program with the hidden run-worker command: this process again when it is lab (`dotnet lab.dll` or the
+    /// `lab` executable), else a lab.dll next to this library (another host, e.g. a test runner).
+    /// </summary>
     static IReadOnlyList<string> DefaultWorkerCommand()
     {
         var host = Environment.ProcessPath ?? "dotnet";
-        var entry = Assembly.GetEntryAssembly()?.Location;
-        return Path.GetFileNameWithoutExtension(host) == "dotnet" && !string.IsNullOrEmpty(entry)
-            ? [host, entry, "run-worker"]
-            : [host, "run-worker"];
+        var entry = Assembly.GetEntryAssembly();
+        var viaDotnet = Path.GetFileNameWithoutExtension(host) == "dotnet";
+        if (entry?.GetName().Name == "lab") return viaDotnet ? [host, entry.Location, "run-worker"] : [host, "run-worker"];
+        var nextToUs = Path.Combine(AppContext.BaseDirectory, "lab.dll");
+        if (File.Exists(nextToUs)) return [viaDotnet ? host : "dotnet", nextToUs, "run-worker"];
+        throw new InvalidOperationException(
+            $"cannot find the lab program to run notebooks in (this process is {host}, and {nextToUs} does not exist); set RunOptions.WorkerCommand");
     }
 
     static void Kill(Process process)
