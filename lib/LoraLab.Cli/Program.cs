@@ -1,5 +1,6 @@
 using LoraLab.Cli;
 using LoraLab.Cli.Sweeps;
+using System.Runtime.InteropServices;
 using LoraLab.Notebooks.Runner;
 
 // The `lab` command line. Each command lives in its own file or library; this file only dispatches.
@@ -16,7 +17,9 @@ const string Usage = """
 switch (args.FirstOrDefault())
 {
     case "run":
-        return await RunCommand.RunAsync(args[1..], Console.Error);
+        return await RunNotebooks(args[1..]);
+    case "run-worker": // hidden: the child process `lab run` starts for each notebook
+        return await RunCommand.WorkerAsync(args[1..], Console.Out);
     case "pretrain":
         return PretrainCommand.Run(args[1..], Console.Out, Console.Error);
     case "results":
@@ -30,4 +33,20 @@ switch (args.FirstOrDefault())
         Console.Error.WriteLine($"lab: unknown command '{args[0]}'.");
         Console.Error.WriteLine(Usage);
         return 2;
+}
+
+// Ctrl-C and SIGTERM do not kill `lab run` at once: they cancel the run, which stops the running notebook's worker,
+// writes what it did (marked interrupted) and the index, and exits 130.
+static async Task<int> RunNotebooks(string[] args)
+{
+    using var interrupt = new CancellationTokenSource();
+    void Stop(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        interrupt.Cancel();
+    }
+    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+    var color = !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null;
+    return await RunCommand.RunAsync(args, Console.Error, workerCommand: null, interrupt.Token, color);
 }

@@ -99,4 +99,28 @@ public class KernelTests
         var result = await kernel.ExecuteCellAsync("await Task.Delay(1); 5");
         Assert.Equal("5", Plain(Assert.Single(result.Outputs)));
     }
+
+    [Fact]
+    public async Task Console_text_past_the_cap_is_counted_in_a_closing_note_not_kept()
+    {
+        var capped = new CSharpKernel(Path.GetTempPath()) { MaxStreamCharsPerCell = 10 };
+        var result = await capped.ExecuteCellAsync("Console.Write(\"0123456789abcdef\"); Console.Error.Write(\"é\"); 5");
+
+        Assert.Collection(result.Outputs,
+            o => Assert.Equal(new StreamOutput("stdout", "0123456789"), o),
+            o => Assert.Equal("5", Plain(o)),
+            o => Assert.Equal(new StreamOutput("stderr", "\n... output truncated: 8 bytes more\n"), o)); // 6 ASCII + é in UTF-8
+    }
+
+    [Fact]
+    public async Task Outputs_are_reported_as_they_are_produced()
+    {
+        var seen = new List<CellOutput>();
+        var streaming = new CSharpKernel(Path.GetTempPath()) { OutputProduced = seen.Add };
+        await streaming.ExecuteCellAsync("Console.Write(\"a\"); Console.Write(\"b\"); display(1);");
+
+        Assert.Equal(new StreamOutput("stdout", "a"), seen[0]);
+        Assert.Equal(new StreamOutput("stdout", "b"), seen[1]);
+        Assert.IsType<DisplayOutput>(seen[2]);
+    }
 }

@@ -16,9 +16,9 @@ public class ParameterInjectionTests
     [Fact]
     public void The_parameters_cell_decides_the_type()
     {
-        Assert.Equal("double lr = 1;", ParameterInjection.Declaration("lr", "1", "double"));
+        Assert.Equal("double lr = 1.0;", ParameterInjection.Declaration("lr", "1", "double"));
         Assert.Equal("string name = \"5\";", ParameterInjection.Declaration("name", "5", "string"));
-        Assert.Throws<ArgumentException>(() => ParameterInjection.Declaration("steps", "many", "int"));
+        Assert.Throws<ParameterException>(() => ParameterInjection.Declaration("steps", "many", "int"));
     }
 
     [Fact]
@@ -37,7 +37,7 @@ public class ParameterInjectionTests
 
         var injected = notebook.Cells[2];
         Assert.True(injected.HasTag(ParameterInjection.InjectedTag));
-        Assert.Contains("double lr = 1;", injected.Source);
+        Assert.Contains("double lr = 1.0;", injected.Source);
         Assert.Contains("string name = \"7\";", injected.Source);
         Assert.Equal("csharp", injected.KernelName);
     }
@@ -45,7 +45,7 @@ public class ParameterInjectionTests
     [Fact]
     public void Invalid_parameter_names_are_rejected()
     {
-        Assert.Throws<ArgumentException>(() => ParameterInjection.Declaration("not a name", "1"));
+        Assert.Throws<ParameterException>(() => ParameterInjection.Declaration("not a name", "1"));
     }
 }
 

@@ -34,10 +34,13 @@ public sealed class DefaultRunCollection : ICollectionFixture<DefaultRunFixture>
 [Collection(DefaultRunCollection.Name)]
 public class RunnerTests(DefaultRunFixture run)
 {
-    public static async Task<(int ExitCode, string Log)> Run(params string[] args)
+    public static async Task<(int ExitCode, string Log)> Run(params string[] args) => await Run(CancellationToken.None, args);
+
+    /// <summary>`lab run ARGS` in this process (its workers are the built lab.dll); returns the exit code and the terminal output.</summary>
+    public static async Task<(int ExitCode, string Log)> Run(CancellationToken interrupt, params string[] args)
     {
         var log = new StringWriter();
-        var exitCode = await RunCommand.RunAsync(args, log);
+        var exitCode = await RunCommand.RunAsync(args, log, TestPaths.WorkerCommand, interrupt);
         return (exitCode, log.ToString());
     }
 
@@ -106,6 +109,15 @@ public class RunnerTests(DefaultRunFixture run)
     }
 
     [Fact]
+    public void Script_urls_in_markdown_links_autolinks_and_images_are_not_live_in_the_report()
+    {
+        MarkdownSafetyTests.AssertNoLiveScriptUrl(run.Report[run.Report.IndexOf("</head>", StringComparison.Ordinal)..]); // not plotly.js's own code
+        Assert.Contains("<a href=\"#unsafe-url-removed\">a script link</a>", run.Report);
+        Assert.Contains("href=\"https://arxiv.org/abs/2106.09685\"", run.Report);
+        Assert.Contains("href=\"../README.md\"", run.Report);
+    }
+
+    [Fact]
     public async Task Param_override_changes_the_output()
     {
         var output = TestPaths.NewOutputFolder("param-run");
@@ -153,7 +165,7 @@ public class RunnerTests(DefaultRunFixture run)
     public async Task Bad_notebooks_are_clear_errors_and_the_next_notebook_still_runs()
     {
         var output = TestPaths.NewOutputFolder("bad-run");
-        var broken = Path.Combine(output, "broken.ipynb");
+        var broken = Path.Combine(TestPaths.NewOutputFolder("bad-sources"), "broken.ipynb");
         File.WriteAllText(broken, "{ this is not json");
 
         var (exitCode, log) = await Run(Path.Combine(output, "missing.ipynb"), broken, TestPaths.TestNotebook, "--out", output);

@@ -11,18 +11,27 @@ public static class NbformatOutputs
     {
         cell.Json["outputs"] = new JsonArray();
         cell.Json["execution_count"] = null;
+        if (cell.Metadata["loralab"] is JsonObject run) // an executed copy run again: drop the old run's status, keep settings
+        {
+            run.Remove("status");
+            run.Remove("elapsed_seconds");
+            if (run.Count == 0) cell.Metadata.Remove("loralab");
+        }
     }
 
     /// <summary>Stores a cell's result: its outputs, execution count, and (in metadata.loralab) status and wall time.</summary>
-    public static void Store(NotebookCell cell, CellResult result)
+    public static void Store(NotebookCell cell, CellResult result) =>
+        Store(cell, result, result.Succeeded ? "ok" : "error");
+
+    /// <summary>Stores outputs with an explicit status: "ok", "error", or how a run ended mid-cell ("timed-out", "exited", "interrupted").</summary>
+    public static void Store(NotebookCell cell, CellResult result, string status)
     {
         cell.Json["execution_count"] = result.ExecutionCount;
         cell.Json["outputs"] = new JsonArray(result.Outputs.Select(output => (JsonNode?)ToJson(output, result.ExecutionCount)).ToArray());
-        cell.Metadata["loralab"] = new JsonObject
-        {
-            ["status"] = result.Succeeded ? "ok" : "error",
-            ["elapsed_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 3),
-        };
+        // metadata.loralab may hold settings (timeout): add to it rather than replace it.
+        var run = cell.Metadata["loralab"] as JsonObject ?? (JsonObject)(cell.Metadata["loralab"] = new JsonObject());
+        run["status"] = status;
+        run["elapsed_seconds"] = Math.Round(result.Elapsed.TotalSeconds, 3);
     }
 
     public static JsonObject ToJson(CellOutput output, int executionCount) => output switch

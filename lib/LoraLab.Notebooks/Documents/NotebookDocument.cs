@@ -49,13 +49,28 @@ public sealed class NotebookDocument
             throw new NotebookFormatException($"{name}: not an nbformat 4 notebook (\"nbformat\": {json["nbformat"]?.ToJsonString() ?? "missing"}).");
         if (json["cells"] is not JsonArray cells) throw new NotebookFormatException($"{name}: \"cells\" is missing or not a list.");
         var views = new List<NotebookCell>();
-        for (var i = 0; i < cells.Count; i++)
-        {
-            if (cells[i] is not JsonObject cell || cell["cell_type"] is not JsonValue type || !type.TryGetValue<string>(out _))
-                throw new NotebookFormatException($"{name}: cell {i + 1} is not an object with a cell_type.");
-            views.Add(new NotebookCell(cell));
-        }
+        for (var i = 0; i < cells.Count; i++) views.Add(CheckedCell(cells[i], $"{name}: cell {i + 1}"));
         return new NotebookDocument(json, views);
+    }
+
+    static readonly string[] CellTypes = ["code", "markdown", "raw"];
+
+    // The fields nbformat 4 requires of every cell and that the runner reads: a known cell_type and a source.
+    static NotebookCell CheckedCell(JsonNode? node, string where)
+    {
+        if (node is not JsonObject cell || cell["cell_type"] is not JsonValue type || !type.TryGetValue<string>(out var cellType))
+            throw new NotebookFormatException($"{where} is not an object with a cell_type.");
+        if (cell["id"] is JsonValue id && id.TryGetValue<string>(out var idText)) where += $" (id \"{idText}\")";
+        if (!CellTypes.Contains(cellType))
+            throw new NotebookFormatException($"{where}: unknown cell_type \"{cellType}\" (nbformat 4 knows code, markdown and raw).");
+        var source = cell["source"];
+        if (source is null)
+            throw new NotebookFormatException($"{where}: this {cellType} cell has no \"source\", which nbformat 4 requires (use \"\" for an empty cell).");
+        var isText = source is JsonValue value && value.TryGetValue<string>(out _);
+        var isLines = source is JsonArray lines && lines.All(line => line is JsonValue item && item.TryGetValue<string>(out _));
+        if (!isText && !isLines)
+            throw new NotebookFormatException($"{where}: \"source\" must be a string or a list of strings, not {source.ToJsonString()}.");
+        return new NotebookCell(cell);
     }
 
     public void Save(string path)
@@ -65,7 +80,7 @@ public sealed class NotebookDocument
         if (Json["cells"] is JsonArray previous) previous.Clear();
         Json["cells"] = new JsonArray(Cells.Select(cell => (JsonNode?)cell.Json).ToArray());
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllText(path, ToJson());
+        AtomicFile.WriteAllText(path, ToJson());
     }
 
     public string ToJson()

@@ -1,7 +1,7 @@
-using System.Globalization;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using static LoraLab.Notebooks.Documents.ParameterLiterals;
 
 namespace LoraLab.Notebooks.Documents;
 
@@ -9,76 +9,93 @@ namespace LoraLab.Notebooks.Documents;
 /// papermill-style parameters. The cell tagged "parameters" holds defaults such as <c>var steps = 200;</c>; the runner's
 /// --param/--profile values go into a new cell tagged "injected-parameters" placed right after it (or first, if there is
 /// no parameters cell). C# scripting lets a later cell redeclare a variable, so the new values win.
+/// Each value becomes a literal of the type the parameters cell declares (see <see cref="ParameterLiterals"/>).
 /// </summary>
 public static class ParameterInjection
 {
     public const string ParametersTag = "parameters";
     public const string InjectedTag = "injected-parameters";
 
-    /// <summary>Adds the injected cell (replacing one from an earlier run); does nothing when there are no values.</summary>
-    public static void Inject(NotebookDocument notebook, IReadOnlyList<KeyValuePair<string, string>> values)
+    /// <summary>
+    /// Adds the injected cell (replacing one from an earlier run); does nothing when there are no values. Returns
+    /// warnings (papermill's: a name the parameters cell does not declare is injected anyway, with a warning); throws a
+    /// <see cref="ParameterException"/> for a value that cannot be a literal of its declared type.
+    /// </summary>
+    public static IReadOnlyList<string> Inject(NotebookDocument notebook, IReadOnlyList<KeyValuePair<string, string>> values, string name = "notebook")
     {
         notebook.Cells.RemoveAll(cell => cell.HasTag(InjectedTag));
-        if (values.Count == 0) return;
+        if (values.Count == 0) return [];
 
+        var warnings = new List<string>();
         var parametersCell = notebook.Cells.FindIndex(cell => cell.IsCode && cell.HasTag(ParametersTag));
-        var declaredTypes = parametersCell < 0 ? [] : DeclaredTypes(notebook.Cells[parametersCell].Source);
-        var source = string.Join("\n", values.Select(pair =>
-            Declaration(pair.Key, pair.Value, declaredTypes.GetValueOrDefault(pair.Key))));
+        var declared = parametersCell < 0 ? [] : DeclaredTypes(notebook.Cells[parametersCell].Source);
+        if (parametersCell < 0)
+            warnings.Add($"{name}: no cell is tagged \"{ParametersTag}\"; the parameters go into a new first cell.");
+        var unknown = values.Select(pair => pair.Key).Where(key => parametersCell >= 0 && !declared.ContainsKey(key)).ToList();
+        if (unknown.Count > 0)
+            warnings.Add($"{name}: the parameters cell does not declare {string.Join(", ", unknown)} (it declares: " +
+                $"{(declared.Count == 0 ? "nothing" : string.Join(", ", declared.Keys))}); injected anyway.");
 
+        var source = string.Join("\n", values.Select(pair =>
+            Declaration(pair.Key, pair.Value, declared.TryGetValue(pair.Key, out var type) ? type : null)));
         var injected = NotebookCell.NewCSharpCode("// Parameters injected by lab run\n" + source, InjectedTag);
-        // nbformat 4.5 and later require every cell to have an id.
-        if (notebook.FormatMinor >= 5) injected.Json["id"] = "injected-parameters";
+        if (notebook.FormatMinor >= 5) injected.Json["id"] = CellIds.NewUnique(notebook, InjectedTag);
         notebook.Cells.Insert(parametersCell + 1, injected);
+        return warnings;
     }
 
     /// <summary>
-    /// One C# declaration. The type is the one the parameters cell declares (inferred from its literal when it says var),
-    /// so that e.g. lr=1 stays a double; unknown names are typed from the value: a number stays a number, true/false a
-    /// bool, anything else a string.
+    /// One C# declaration <c>type name = literal;</c>. <paramref name="declaredType"/> is the type text of the parameters
+    /// cell's declaration (for <c>var</c>, the type of its literal); when null (an undeclared name) the value is typed as
+    /// it reads: int, long, double, bool, else string.
     /// </summary>
     public static string Declaration(string name, string value, string? declaredType = null)
     {
-        if (!SyntaxFacts.IsValidIdentifier(name)) throw new ArgumentException($"'{name}' is not a valid C# variable name.");
-        var type = declaredType ?? InferType(value);
-        var literal = type switch
-        {
-            "string" => Quote(value),
-            "bool" when bool.TryParse(value, out var flag) => flag ? "true" : "false",
-            "int" or "long" or "double" or "float" or "decimal" when IsNumber(value) => value + (type switch { "float" => "f", "decimal" => "m", _ => "" }),
-            "int" or "long" or "double" or "float" or "decimal" or "bool" =>
-                throw new ArgumentException($"Parameter {name} is a {type} in the parameters cell; '{value}' is not one."),
-            // A type we cannot write literals for (an enum, a record): the value must be a C# expression.
-            _ => value,
-        };
-        return $"{(declaredType is null ? "var" : type)} {name} = {literal};";
+        if (!SyntaxFacts.IsValidIdentifier(name)) throw new ParameterException($"--param {name}: '{name}' is not a valid C# variable name.");
+        if (declaredType is null) return $"var {name} = {Literal(name, value, new ParameterType(InferScalar(value), false, false))};";
+        var type = Recognize(declaredType) ?? throw new ParameterException(
+            $"--param {name}: the parameters cell declares it as {declaredType}, which lab run cannot set from the command line " +
+            $"(supported: {SupportedTypesText}). Declare it as one of these (e.g. a string parsed in the next cell).");
+        return $"{declaredType} {name} = {Literal(name, value, type)};";
     }
 
-    static string InferType(string value) =>
-        value is "true" or "false" ? "bool"
-        : long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole) ? (whole is >= int.MinValue and <= int.MaxValue ? "int" : "long")
-        : IsNumber(value) ? "double"
-        : "string";
+    /// <summary>Whether a variable name can be a --param at all (a C# identifier).</summary>
+    public static bool IsValidName(string name) => SyntaxFacts.IsValidIdentifier(name);
 
-    static bool IsNumber(string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _) && !value.Contains("Infinity") && !value.Contains("NaN");
-
-    static string Quote(string value) => SymbolDisplay.FormatLiteral(value, quote: true);
-
-    /// <summary>The type of each variable the parameters cell declares; for var, the type of its literal (if it has one).</summary>
-    static Dictionary<string, string> DeclaredTypes(string parametersSource)
+    /// <summary>The type text of each variable the parameters cell declares; for var, the type its initializer's literal has.</summary>
+    public static Dictionary<string, string> DeclaredTypes(string parametersSource)
     {
         var root = CSharpSyntaxTree.ParseText(parametersSource, new CSharpParseOptions(kind: SourceCodeKind.Script)).GetRoot();
         var types = new Dictionary<string, string>();
         foreach (var declaration in root.DescendantNodes().OfType<VariableDeclarationSyntax>())
         {
+            if (declaration.Parent is not (LocalDeclarationStatementSyntax or FieldDeclarationSyntax)) continue; // not a for/using variable
             foreach (var variable in declaration.Variables)
-            {
-                var type = declaration.Type.IsVar ? LiteralType(variable.Initializer?.Value) : declaration.Type.ToString();
-                if (type is not null) types[variable.Identifier.Text] = type;
-            }
+                types[variable.Identifier.Text] = declaration.Type.IsVar
+                    ? InitializerType(variable.Initializer?.Value)
+                    : declaration.Type.ToString();
         }
         return types;
+    }
+
+    // For `var x = ...`: the type its literal has, or a description that Recognize refuses (and the error message shows).
+    static string InitializerType(ExpressionSyntax? value) => value switch
+    {
+        LiteralExpressionSyntax or PrefixUnaryExpressionSyntax => LiteralType(value) ?? Unsupported(value),
+        ImplicitArrayCreationExpressionSyntax array => ElementType(array.Initializer.Expressions) is { } element ? element + "[]" : Unsupported(value),
+        ArrayCreationExpressionSyntax array => array.Type.ToString(),
+        ObjectCreationExpressionSyntax creation => creation.Type.ToString(),
+        _ => Unsupported(value),
+    };
+
+    static string Unsupported(ExpressionSyntax? value) => $"the type of `{value?.ToString() ?? "(no value)"}`";
+
+    static string? ElementType(IEnumerable<ExpressionSyntax> items)
+    {
+        var types = items.Select(LiteralType).Distinct().ToList();
+        if (types.Count == 1) return types[0];
+        // new[] { 1, 2.5 } is a double[]; any other mix is left to the compiler and refused here.
+        return types.All(type => type is "int" or "long" or "double") ? "double" : null;
     }
 
     static string? LiteralType(ExpressionSyntax? value) => value switch

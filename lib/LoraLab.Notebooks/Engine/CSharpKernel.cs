@@ -46,9 +46,18 @@ public sealed partial class CSharpKernel
     /// <summary>How many cells this session has run (Jupyter's execution_count of the last one).</summary>
     public int ExecutionCount => executionCount;
 
+    /// <summary>
+    /// Called for each output as the running cell produces it (console text in the chunks it is written in), so a front
+    /// end can stream it; runs on the thread that wrote, so keep it short. The <see cref="CellResult"/> has them all too.
+    /// </summary>
+    public Action<CellOutput>? OutputProduced { get; set; }
+
+    /// <summary>Console text kept per cell (about 1 MB by default); the rest is counted in a closing "output truncated" note.</summary>
+    public int MaxStreamCharsPerCell { get; set; } = OutputCollector.DefaultMaxStreamChars;
+
     public async Task<CellResult> ExecuteCellAsync(string code, CancellationToken cancellationToken = default)
     {
-        var collector = new OutputCollector();
+        var collector = new OutputCollector(MaxStreamCharsPerCell, OutputProduced);
         var stopwatch = Stopwatch.StartNew();
         await ConsoleGate.WaitAsync(cancellationToken);
         var (savedOut, savedError) = (Console.Out, Console.Error);

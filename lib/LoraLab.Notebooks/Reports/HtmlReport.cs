@@ -6,7 +6,8 @@ using LoraLab.Notebooks.Documents;
 namespace LoraLab.Notebooks.Reports;
 
 /// <summary>What a report's header says about the run.</summary>
-public sealed record ReportSummary(string Title, string Status, TimeSpan Elapsed, IReadOnlyList<KeyValuePair<string, string>> Parameters);
+public sealed record ReportSummary(string Title, string Status, TimeSpan Elapsed, IReadOnlyList<KeyValuePair<string, string>> Parameters,
+    string? Message = null);
 
 /// <summary>
 /// A self-contained HTML page for an executed notebook: markdown rendered, code and its outputs in order, the error of a
@@ -31,10 +32,14 @@ public static class HtmlReport
         if (needsPlotly && plotlyScriptPath is not null)
             page.Append("<script>\n").Append(PlotlyScript.ReadForInlineScript(plotlyScriptPath)).Append("\n</script>\n");
         page.Append("</head>\n<body>\n<header>\n<h1>").Append(Escape(summary.Title)).Append("</h1>\n<p>")
-            .Append($"<span class=\"status-{summary.Status}\">{Escape(summary.Status)}</span> in {summary.Elapsed.TotalSeconds:0.0} s");
+            .Append($"<span class=\"status-{Escape(summary.Status)}\">{Escape(summary.Status.Replace('-', ' '))}</span> in {summary.Elapsed.TotalSeconds:0.0} s");
         if (summary.Parameters.Count > 0)
             page.Append(" · parameters: ").Append(Escape(string.Join(", ", summary.Parameters.Select(p => $"{p.Key}={p.Value}"))));
         page.Append("</p>\n");
+        if (summary.Status == "running")
+            page.Append("<p class=\"warning\">This report was written while the notebook was still running; the run may have been stopped since.</p>\n");
+        if (summary.Message is not null)
+            page.Append($"<p class=\"status-{Escape(summary.Status)}\">").Append(Escape(summary.Message)).Append("</p>\n");
         if (needsPlotly && plotlyScriptPath is null)
             page.Append("<p class=\"warning\">").Append(Escape(PlotlyScript.MissingMessage)).Append("</p>\n");
         page.Append("</header>\n<main>\n").Append(bodyHtml).Append("</main>\n</body>\n</html>\n");
@@ -56,10 +61,11 @@ public static class HtmlReport
 
         var run = cell.Metadata["loralab"] as JsonObject;
         var status = (string?)run?["status"];
-        var cssClass = status switch { "ok" => "ok", "error" => "failed", _ => "not-run" };
+        var cssClass = status switch { null => "not-run", "ok" => "ok", _ => "failed" };
+        var ending = status switch { null or "ok" => "", "error" => " · failed", _ => $" · {status.Replace('-', ' ')}" };
         var meta = status is null
             ? "not run"
-            : $"In [{cell.Json["execution_count"]}] · {(double?)run?["elapsed_seconds"] ?? 0:0.00} s{(status == "error" ? " · failed" : "")}";
+            : $"In [{cell.Json["execution_count"]}] · {(double?)run?["elapsed_seconds"] ?? 0:0.00} s{ending}";
         html.Append($"<div class=\"cell code {cssClass}\">\n<div class=\"meta\">{Escape(meta)}</div>\n<pre class=\"source\">")
             .Append(Escape(cell.Source)).Append("</pre>\n<div class=\"outputs\">\n");
         foreach (var output in (cell.Json["outputs"] as JsonArray ?? []).OfType<JsonObject>()) RenderOutput(output, html);
@@ -82,9 +88,12 @@ public static class HtmlReport
                     html.Append("<pre class=\"result\">").Append(Escape(NotebookCell.JoinMultiline(text))).Append("</pre>\n");
                 break;
             case "error":
-                var traceback = string.Join("\n", (output["traceback"] as JsonArray ?? []).Select(line => (string?)line));
-                html.Append("<pre class=\"error\"><strong>").Append(Escape($"{output["ename"]}: {output["evalue"]}")).Append("</strong>\n")
-                    .Append(Escape(traceback)).Append("</pre>\n");
+                var header = $"{output["ename"]}: {output["evalue"]}";
+                // Tracebacks start with "Type: message" (Jupyter front ends show only the traceback); the header says it already.
+                var lines = (output["traceback"] as JsonArray ?? []).Select(line => (string?)line ?? "").ToList();
+                if (lines.Count > 0 && lines[0] == header) lines.RemoveAt(0);
+                html.Append("<pre class=\"error\"><strong>").Append(Escape(header)).Append("</strong>")
+                    .Append(lines.Count > 0 ? "\n" + Escape(string.Join("\n", lines)) : "").Append("</pre>\n");
                 break;
         }
     }

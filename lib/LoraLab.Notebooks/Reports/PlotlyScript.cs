@@ -29,5 +29,8 @@ public static class PlotlyScript
 
     /// <summary>The file's text made safe to put inside a &lt;script&gt; element: "&lt;/script" would end it early.</summary>
     public static string ReadForInlineScript(string path) =>
-        File.ReadAllText(path).Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase);
+        // Reports are rewritten after every cell: read the 4.5 MB file once per process.
+        Cache.GetOrAdd(Path.GetFullPath(path), full => File.ReadAllText(full).Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase));
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Cache = new();
 }

@@ -6,7 +6,8 @@ static class ReportStyle
     public const string Css = """
         body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
         header { border-bottom: 1px solid #ddd; margin-bottom: 1.5em; }
-        .status-ok { color: #1a7f37; } .status-failed { color: #cf222e; } .status-invalid { color: #cf222e; }
+        .status-ok { color: #1a7f37; } .status-failed, .status-invalid, .status-timed-out, .status-exited, .status-interrupted { color: #cf222e; }
+        .status-running, .status-not-run { color: #9a6700; }
         .warning { background: #fff8c5; border: 1px solid #d4a72c; padding: .5em 1em; }
         .cell { margin: 1em 0; }
         .cell.code > .meta { font-size: .8em; color: #666; margin-bottom: .2em; }

@@ -1,25 +1,42 @@
+using System.Globalization;
+using LoraLab.Notebooks.Documents;
+
 namespace LoraLab.Notebooks.Runner;
 
 /// <summary>
 /// The `lab run` command line: parses arguments into <see cref="RunOptions"/>, runs the notebooks and turns the outcome
-/// into an exit code (0 all ran, 1 a notebook failed or was invalid, 2 bad arguments).
+/// into an exit code (<see cref="ExitCodes"/>). `lab run-worker` is the hidden command each notebook runs in.
 /// </summary>
 public static class RunCommand
 {
     public const string Usage = """
-        usage: lab run [notebook.ipynb ...] [--profile quick|paper|ci] [--param name=value ...] [--out dir] [--plotly path]
+        usage: lab run [notebook.ipynb ...] [--profile quick|paper|ci] [--param name=value ...] [--out dir]
+                       [--timeout seconds] [--heartbeat seconds] [--plotly path]
 
-        Runs Polyglot (C#) notebooks headless, cell by cell in one C# session, and writes for each notebook
-        the executed .ipynb and a self-contained HTML report into the output folder (default reports/), plus index.html.
-        With no notebooks named, runs every .ipynb under notebooks/ in name order.
+        Runs Polyglot (C#) notebooks headless, cell by cell in one C# session (a child process per notebook), and writes
+        for each notebook the executed .ipynb and a self-contained HTML report into the output folder (default reports/),
+        after every cell, plus index.html. With no notebooks named, runs every .ipynb under notebooks/ in name order.
 
           --profile NAME      inject `profile = "NAME"` after the cell tagged "parameters"
-          --param NAME=VALUE  inject a parameter (numbers stay numbers, true/false are bools, else strings); repeatable
+          --param NAME=VALUE  inject a parameter as a literal of the type the parameters cell declares (int, long, double,
+                              float, decimal, bool, string, or arrays/lists of them: 1,2,3 or [1, 2, 3]); repeatable
           --out DIR           output folder (default: reports)
+          --timeout SECONDS   stop a cell that runs longer (default: none; a cell's or the notebook's
+                              metadata.loralab.timeout also sets it)
+          --heartbeat SECONDS how often a long cell reports that it is still running (default 15)
           --plotly PATH       plotly.min.js to embed (default: data/node_modules/plotly.js-dist-min/plotly.min.js, found upwards)
+
+        exit codes: 0 all ok, 1 a cell failed or a notebook is invalid, 2 bad arguments, 3 a cell timed out,
+                    4 a cell exited the process, 130 interrupted (Ctrl-C, SIGTERM)
         """;
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt = default) =>
+        RunAsync(args, output, workerCommand: null, interrupt);
+
+    /// <param name="workerCommand">How to start a worker process (see <see cref="RunOptions.WorkerCommand"/>); null: this program.</param>
+    /// <param name="interrupt">Cancelled on Ctrl-C or SIGTERM: the running notebook is stopped and marked interrupted.</param>
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, IReadOnlyList<string>? workerCommand,
+        CancellationToken interrupt = default, bool color = false)
     {
         RunOptions options;
         try
@@ -28,21 +45,48 @@ public static class RunCommand
             if (parsed is null)
             {
                 output.WriteLine(Usage);
-                return 0;
+                return ExitCodes.Ok;
             }
-            options = parsed;
+            options = parsed with { WorkerCommand = workerCommand, Color = color };
         }
         catch (ArgumentException error)
         {
             output.WriteLine($"error: {error.Message}");
             output.WriteLine(Usage);
-            return 2;
+            return ExitCodes.BadArguments;
         }
 
-        var results = await new NotebookRunner(options, output).RunAllAsync(cancellationToken);
-        var failed = results.Count(r => r.Status != RunStatus.Ok);
-        output.WriteLine($"{results.Count} notebook(s): {results.Count - failed} ok, {failed} failed -> {Path.Combine(options.OutputFolder, "index.html")}");
-        return failed == 0 ? 0 : 1;
+        IReadOnlyList<NotebookRunResult> results;
+        try
+        {
+            results = await new NotebookRunner(options, output).RunAllAsync(interrupt);
+        }
+        catch (ArgumentException error) // found when checking the output folder and the notebooks: nothing ran
+        {
+            foreach (var line in error.Message.Split('\n')) output.WriteLine($"error: {line}");
+            return ExitCodes.BadArguments;
+        }
+        var counts = results.GroupBy(r => r.StatusText).Select(group => $"{group.Count()} {group.Key}");
+        output.WriteLine($"{results.Count} notebook(s): {string.Join(", ", counts)} -> {Path.Combine(options.OutputFolder, "index.html")}");
+        return results.Count == 0 ? ExitCodes.Ok : results.Max(r => ExitCodes.Of(r.Status));
+    }
+
+    /// <summary>`lab run-worker NOTEBOOK [options]`: runs one notebook for a `lab run` parent (see <see cref="NotebookWorker"/>).</summary>
+    public static async Task<int> WorkerAsync(IReadOnlyList<string> args, TextWriter channel)
+    {
+        RunOptions? options;
+        try { options = Parse(args); }
+        catch (ArgumentException error)
+        {
+            Console.Error.WriteLine($"lab run-worker: {error.Message}");
+            return ExitCodes.BadArguments;
+        }
+        if (options is null || options.Notebooks.Count != 1)
+        {
+            Console.Error.WriteLine("lab run-worker runs one notebook for `lab run`: lab run-worker NOTEBOOK [lab run options]");
+            return ExitCodes.BadArguments;
+        }
+        return await NotebookWorker.RunAsync(options, options.Notebooks[0], channel);
     }
 
     /// <summary>The options the arguments ask for, or null when they ask for help. Throws ArgumentException on bad input.</summary>
@@ -51,6 +95,8 @@ public static class RunCommand
         var notebooks = new List<string>();
         var parameters = new List<KeyValuePair<string, string>>();
         string? profile = null, plotly = null;
+        TimeSpan? timeout = null;
+        var heartbeat = TimeSpan.FromSeconds(15);
         var outputFolder = "reports";
         for (var i = 0; i < args.Count; i++)
         {
@@ -69,13 +115,23 @@ public static class RunCommand
                     var pair = Value();
                     var equals = pair.IndexOf('=');
                     if (equals <= 0) throw new ArgumentException($"--param wants name=value, got '{pair}'.");
-                    parameters.Add(KeyValuePair.Create(pair[..equals].Trim(), pair[(equals + 1)..]));
+                    var name = pair[..equals].Trim();
+                    if (!ParameterInjection.IsValidName(name)) throw new ArgumentException($"--param {pair}: '{name}' is not a valid C# variable name.");
+                    parameters.Add(KeyValuePair.Create(name, pair[(equals + 1)..]));
                     break;
                 case "--out" or "-o":
                     outputFolder = Value();
+                    if (outputFolder.Trim().Length == 0) throw new ArgumentException("--out needs a folder name.");
                     break;
                 case "--plotly":
                     plotly = Value();
+                    break;
+                case "--timeout":
+                    var seconds = Seconds(flag, Value());
+                    timeout = seconds == 0 ? null : TimeSpan.FromSeconds(seconds);
+                    break;
+                case "--heartbeat":
+                    heartbeat = TimeSpan.FromSeconds(Math.Max(0.1, Seconds(flag, Value())));
                     break;
                 default:
                     if (flag.StartsWith('-')) throw new ArgumentException($"unknown option {flag}.");
@@ -86,8 +142,14 @@ public static class RunCommand
         return new RunOptions
         {
             Notebooks = notebooks, Profile = profile, Parameters = parameters, OutputFolder = outputFolder, PlotlyScriptPath = plotly,
+            CellTimeout = timeout, Heartbeat = heartbeat,
         };
     }
+
+    static double Seconds(string flag, string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds) && seconds >= 0
+            ? seconds
+            : throw new ArgumentException($"{flag} wants a number of seconds (0: no limit), got '{text}'.");
 
     // "--out=dir" and "--out dir" both work.
     static (string Flag, string? Value) SplitFlag(string arg) =>

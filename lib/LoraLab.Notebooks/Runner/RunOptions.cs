@@ -1,6 +1,6 @@
 namespace LoraLab.Notebooks.Runner;
 
-/// <summary>Settings of one `lab run`: which notebooks, which parameters, where the results go.</summary>
+/// <summary>Settings of one `lab run`: which notebooks, which parameters, where the results go, how long a cell may take.</summary>
 public sealed record RunOptions
 {
     /// <summary>The profiles notebooks know; --profile X injects <c>profile = "X"</c>.</summary>
@@ -22,6 +22,21 @@ public sealed record RunOptions
     /// <summary>plotly.min.js to embed in reports; when null it is searched for (see PlotlyScript.Find).</summary>
     public string? PlotlyScriptPath { get; init; }
 
+    /// <summary>--timeout: the longest a cell may run, unless its own metadata says otherwise; null: no limit.</summary>
+    public TimeSpan? CellTimeout { get; init; }
+
+    /// <summary>How often the terminal hears about a cell that is still running.</summary>
+    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Whether the terminal output may use ANSI colours (dimmed cell output).</summary>
+    public bool Color { get; init; }
+
+    /// <summary>
+    /// The program and leading arguments that start a worker process (`lab run-worker`); null: this process's own
+    /// executable. Tests point it at the built lab.dll.
+    /// </summary>
+    public IReadOnlyList<string>? WorkerCommand { get; init; }
+
     /// <summary>All values to inject: the profile first, then the --param values, last one per name winning.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> InjectedValues()
     {
@@ -29,5 +44,16 @@ public sealed record RunOptions
         if (Profile is not null) values.Add(KeyValuePair.Create("profile", Profile));
         values.AddRange(Parameters);
         return values.GroupBy(pair => pair.Key).Select(group => group.Last()).ToList();
+    }
+
+    /// <summary>The command-line options (not the notebooks) that reproduce these settings, for a worker process.</summary>
+    public IReadOnlyList<string> ToArguments()
+    {
+        var args = new List<string> { "--out", OutputFolder };
+        if (Profile is not null) args.AddRange(["--profile", Profile]);
+        foreach (var (name, value) in Parameters) args.AddRange(["--param", $"{name}={value}"]);
+        if (PlotlyScriptPath is not null) args.AddRange(["--plotly", PlotlyScriptPath]);
+        if (CellTimeout is { } timeout) args.AddRange(["--timeout", timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        return args;
     }
 }
