@@ -72,7 +72,7 @@ public class RunnerTests(DefaultRunFixture run)
         Assert.Equal(Enumerable.Range(1, cells.Count), cells.Select(c => (int)c["execution_count"]!));
         Assert.Contains("label=default steps=5", AllText(CellContaining(run.Executed, "var squares")));
         Assert.Equal("55", PlainResult(CellContaining(run.Executed, "squares.Sum")));
-        Assert.Equal(".net-csharp", (string?)run.Executed["metadata"]!["kernelspec"]!["name"]);
+        Assert.Equal("loralab-csharp", (string?)run.Executed["metadata"]!["kernelspec"]!["name"]);
     }
 
     [Fact]

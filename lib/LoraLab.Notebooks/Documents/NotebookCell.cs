@@ -35,14 +35,10 @@ public sealed class NotebookCell
     public string? KernelName =>
         (string?)Metadata["polyglot_notebook"]?["kernelName"] ?? (string?)Metadata["dotnet_interactive"]?["language"];
 
-    /// <summary>A new C# code cell with the metadata Polyglot Notebooks writes, so VS Code runs it with the C# kernel.</summary>
+    /// <summary>A new C# code cell. The notebook's kernel (loralab-csharp) runs it; no per-cell kernel metadata is needed.</summary>
     public static NotebookCell NewCSharpCode(string source, params string[] tags)
     {
-        var metadata = new JsonObject
-        {
-            ["dotnet_interactive"] = new JsonObject { ["language"] = "csharp" },
-            ["polyglot_notebook"] = new JsonObject { ["kernelName"] = "csharp" },
-        };
+        var metadata = new JsonObject();
         if (tags.Length > 0) metadata["tags"] = new JsonArray(tags.Select(tag => (JsonNode?)tag).ToArray());
         return new NotebookCell(new JsonObject
         {
