@@ -89,12 +89,25 @@ public sealed class LinearizedModel : IDisposable
     }
 
     /// <summary>
-    /// A Lipschitz constant of ∇L: ||G||²_op times the curvature bound of the loss in the logits (¼ for the logistic
-    /// loss, ½ for softmax cross-entropy). Gradient descent is stable for step sizes below 2 / L.
+    /// ||P G||_op, the operator norm of the Jacobians that the loss can see: for K ≥ 2, P removes each example's mean over
+    /// its K logits (softmax cross-entropy ignores a shift shared by all logits, and real Jacobians are often dominated by
+    /// such a shift); for K = 1, P is the identity.
+    /// </summary>
+    public double OperatorNorm()
+    {
+        using var scope = torch.NewDisposeScope();
+        var seen = K == 1 ? g : (g.view(N, K, Rows * Cols) - g.view(N, K, Rows * Cols).mean(1, keepdim: true)).reshape(N * K, Rows * Cols);
+        return Spectra.SingularValues(seen)[0];
+    }
+
+    /// <summary>
+    /// A Lipschitz constant of ∇L: ||P G||²_op (see <see cref="OperatorNorm"/>) times the curvature bound of the loss in
+    /// the logits (¼ for the logistic loss, ½ for softmax cross-entropy, whose Hessian diag(p) − p pᵀ lives on the
+    /// centred logits). Gradient descent is stable for step sizes below 2 / L.
     /// </summary>
     public double Smoothness()
     {
-        double op = Spectra.SingularValues(g)[0];
+        double op = OperatorNorm();
         return op * op * (K == 1 ? 0.25 : 0.5);
     }
 
