@@ -1,0 +1,71 @@
+using LoraLab.Analysis;
+using LoraLab.Modules;
+using LoraLab.Torch;
+
+namespace LoraLab.Tests.Analysis;
+
+public class FinetuneCheckpointsTests
+{
+    private sealed record Recipe(double learning_rate, int steps);
+
+    // "Training" that sets the weight to the step number, so each checkpoint's content is known.
+    private static Action<Action<long, Module>> CountingTrain(List<int> calls, long last, Linear layer) => save =>
+    {
+        calls.Add(1);
+        for (long step = 1; step <= last; step++)
+        {
+            using (torch.no_grad()) layer.weight.fill_(step);
+            save(step, layer);
+        }
+    };
+
+    [Fact]
+    public void Checkpoints_are_saved_at_each_step_and_reloaded_without_training_again()
+    {
+        string cache = TestSupport.TempDir("checkpoints");
+        using var layer = new Linear(3, 2, bias: false);
+        var calls = new List<int>();
+        var first = FinetuneCheckpoints.LoadOrTrain("toy", new Recipe(1e-3, 5), new long[] { 4, 2 }, CountingTrain(calls, 5, layer), cache);
+        var again = FinetuneCheckpoints.LoadOrTrain("toy", new Recipe(1e-3, 5), new long[] { 2, 4 }, CountingTrain(calls, 5, layer), cache);
+        Assert.Single(calls);
+        Assert.Equal(first.Directory, again.Directory);
+        Assert.Equal(new long[] { 2, 4 }, again.Steps);
+        foreach (long step in again.Steps)
+        {
+            var state = again.Load(step);
+            Assert.Equal((float)step, state["weight"].max().ToSingle());
+            foreach (var t in state.Values) t.Dispose();
+        }
+        Assert.Throws<ArgumentException>(() => again.Load(3));
+        var other = FinetuneCheckpoints.LoadOrTrain("toy", new Recipe(2e-3, 5), new long[] { 2, 4 }, CountingTrain(calls, 5, layer), cache);
+        Assert.NotEqual(first.Directory, other.Directory);
+        Assert.Equal(2, calls.Count);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(cache, "finetune"), "*.tmp-*"));
+    }
+
+    [Fact]
+    public void A_truncated_checkpoint_is_reported_and_trained_again()
+    {
+        string cache = TestSupport.TempDir("checkpoints");
+        using var layer = new Linear(3, 2, bias: false);
+        var calls = new List<int>();
+        var saved = FinetuneCheckpoints.LoadOrTrain("toy", new Recipe(1e-3, 3), new long[] { 3 }, CountingTrain(calls, 3, layer), cache);
+        string file = Path.Combine(saved.Directory, "step-3.safetensors");
+        File.WriteAllBytes(file, File.ReadAllBytes(file)[..20]);
+        var messages = new List<string>();
+        FinetuneCheckpoints.LoadOrTrain("toy", new Recipe(1e-3, 3), new long[] { 3 }, CountingTrain(calls, 3, layer), cache, messages.Add);
+        Assert.Equal(2, calls.Count);
+        Assert.Contains(messages, m => m.Contains("unusable"));
+    }
+
+    [Fact]
+    public void A_training_that_skips_a_checkpoint_step_fails_and_leaves_no_cache()
+    {
+        string cache = TestSupport.TempDir("checkpoints");
+        using var layer = new Linear(3, 2, bias: false);
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            FinetuneCheckpoints.LoadOrTrain("toy", new Recipe(1e-3, 3), new long[] { 2, 9 }, CountingTrain(new List<int>(), 3, layer), cache));
+        Assert.Contains("9", error.Message);
+        Assert.Empty(Directory.GetDirectories(Path.Combine(cache, "finetune")));
+    }
+}
