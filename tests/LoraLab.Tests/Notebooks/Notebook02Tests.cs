@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using LoraLab.Data;
 using LoraLab.Data.Results;
+using LoraLab.Data.Sweeps;
 
 namespace LoraLab.Tests.Notebooks;
 
@@ -48,5 +49,30 @@ public class Notebook02Tests
         Assert.All(runs, run => Assert.True(run.Status is RunStatus.Done or RunStatus.Diverged, $"run {run.Id} is {run.Status}: {run.Error}"));
         // The init is stored by its enum name, not a number.
         Assert.All(configs, c => Assert.StartsWith("Init", c.GetProperty("init").GetString()));
+    }
+
+    [Fact]
+    public void A_shard_trains_only_its_part_of_the_grid_and_draws_nothing()
+    {
+        string folder = TestSupport.TempDir("nb02-shard");
+        string storePath = Path.Combine(folder, "shard.db");
+        var (exitCode, output) = Lab("run", "notebooks/02-learning-rate-sweeps.ipynb", "--profile", "ci",
+                                     "--param", "shard=1/2", "--param", $"store_path={storePath}", "--out", folder);
+        Assert.True(exitCode == 0, $"lab run exited with {exitCode}:\n{output}");
+
+        using var store = new ResultsStore(storePath);
+        var runs = store.Runs("02-lr-sweep");
+        Assert.NotEmpty(runs);
+        var shard = Shard.Parse("1/2");
+        Assert.All(runs, run => Assert.True(shard.Contains("02-lr-sweep", run.ConfigHash, run.Seed), $"run {run.Id} belongs to another shard"));
+
+        // The cells after the sweep (figures, tables, findings) print and display nothing in a shard.
+        using var executed = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "02-learning-rate-sweeps.ipynb")));
+        var cells = executed.RootElement.GetProperty("cells").EnumerateArray().ToList();
+        int sweep = cells.FindIndex(c => c.GetProperty("id").GetString() == "sweep");
+        Assert.True(sweep > 0, "the notebook has no cell with id 'sweep'");
+        var after = cells.Skip(sweep + 1).Where(c => c.GetProperty("cell_type").GetString() == "code").ToList();
+        Assert.NotEmpty(after);
+        Assert.All(after, c => Assert.Equal(0, c.GetProperty("outputs").GetArrayLength()));
     }
 }
