@@ -2,7 +2,7 @@ using LoraLab.Data;
 using LoraLab.Data.Tokenization;
 using LoraLab.Torch;
 
-namespace LoraLab.Experiments;
+namespace LoraLab.Training;
 
 /// <summary>One split of a classification task, tokenized once: token ids cut to a maximum length, and labels.</summary>
 public sealed record EncodedSplit(int[][] Ids, int[] Labels)

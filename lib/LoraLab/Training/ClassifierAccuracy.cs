@@ -1,0 +1,56 @@
+using LoraLab.Models;
+using LoraLab.Torch;
+
+namespace LoraLab.Training;
+
+/// <summary>How many examples of a split a classifier answers right: the count, so a caller can put a binomial
+/// interval on it (<c>Statistics.Proportion(Correct, Total)</c>).</summary>
+public readonly record struct AccuracyCount(int Correct, int Total)
+{
+    public double Accuracy => Total == 0 ? double.NaN : Correct / (double)Total;
+}
+
+public static class ClassifierAccuracy
+{
+    /// <summary>
+    /// The argmax accuracy of a classifier on a split, in eval mode and without gradients. A model whose loss blew up
+    /// can output NaN, and the argmax of NaNs means nothing: such an example gets the split's majority label, so a
+    /// diverged model scores at chance, never below it by accident.
+    /// </summary>
+    public static AccuracyCount Of(LlamaForSequenceClassification model, ClassificationData data, EncodedSplit split, int batchSize = 64)
+    {
+        if (split.Count == 0) return new AccuracyCount(0, 0);
+        var device = model.parameters()[0].device;
+        int majority = split.Labels.GroupBy(l => l).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            int correct = 0;
+            using var noGrad = torch.no_grad();
+            for (int first = 0; first < split.Count; first += batchSize)
+            {
+                using var scope = torch.NewDisposeScope();
+                var indices = Enumerable.Range(first, Math.Min(batchSize, split.Count - first)).ToList();
+                var (ids, _) = data.Batch(split, indices, device);
+                var logits = model.forward(ids).to(ScalarType.Float32).cpu().data<float>();
+                int labels = (int)(logits.Length / indices.Count);
+                for (int i = 0; i < indices.Count; i++)
+                {
+                    var row = new ArraySegment<float>(logits, i * labels, labels);
+                    int answer = row.All(float.IsFinite) ? ArgMax(row) : majority;
+                    if (answer == split.Labels[indices[i]]) correct++;
+                }
+            }
+            return new AccuracyCount(correct, split.Count);
+        }
+        finally { if (wasTraining) model.train(); }
+    }
+
+    private static int ArgMax(IReadOnlyList<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Count; i++) if (values[i] > values[best]) best = i;
+        return best;
+    }
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LoraLab.Data;
+using LoraLab.Data.Results;
+using LoraLab.Data.Sweeps;
+
+namespace LoraLab.Tests.Notebooks;
+
+/// <summary>
+/// Notebook 02 as a user runs it: the built `lab` command on the ci profile, in a child process, with knobs
+/// changed from the command line. Needs `./lab build` (the CLI) and takes about a minute or two on 2 cores.
+/// </summary>
+public class Notebook02Tests
+{
+    private static (int exitCode, string output) Lab(params string[] arguments)
+    {
+        string root = DataRoot.RepositoryRoot();
+        string cli = Path.Combine(root, "lib", "LoraLab.Cli", "bin", "Release", "net10.0", "lab.dll");
+        Assert.True(File.Exists(cli), $"{cli} is missing: run ./lab build first");
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(cli);
+        foreach (string argument in arguments) start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(15)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("lab run did not finish within 15 minutes");
+        }
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    [Fact]
+    public void Param_r_4_trains_every_run_of_the_ci_profile_with_rank_4_into_the_given_store()
+    {
+        string folder = TestSupport.TempDir("nb02");
+        string storePath = Path.Combine(folder, "x.db");
+        var (exitCode, output) = Lab("run", "notebooks/02-learning-rate-sweeps.ipynb", "--profile", "ci",
+                                     "--param", "r=4", "--param", $"store_path={storePath}", "--out", folder);
+        Assert.True(exitCode == 0, $"lab run exited with {exitCode}:\n{output}");
+
+        using var store = new ResultsStore(storePath);
+        var runs = store.Runs("02-lr-sweep");
+        var configs = runs.Select(run => JsonDocument.Parse(run.ConfigJson).RootElement).ToList();
+        Assert.Contains(configs, c => c.GetProperty("method").GetString() == "lora");
+        Assert.Contains(configs, c => c.GetProperty("method").GetString() == "head_only");
+        Assert.All(configs, c => Assert.Equal(4, c.GetProperty("r").GetInt32()));
+        Assert.All(runs, run => Assert.True(run.Status is RunStatus.Done or RunStatus.Diverged, $"run {run.Id} is {run.Status}: {run.Error}"));
+        // The init is stored by its enum name, not a number.
+        Assert.All(configs, c => Assert.StartsWith("Init", c.GetProperty("init").GetString()));
+    }
+
+    [Fact]
+    public void A_shard_trains_only_its_part_of_the_grid_and_draws_nothing()
+    {
+        string folder = TestSupport.TempDir("nb02-shard");
+        string storePath = Path.Combine(folder, "shard.db");
+        var (exitCode, output) = Lab("run", "notebooks/02-learning-rate-sweeps.ipynb", "--profile", "ci",
+                                     "--param", "shard=1/2", "--param", $"store_path={storePath}", "--out", folder);
+        Assert.True(exitCode == 0, $"lab run exited with {exitCode}:\n{output}");
+
+        using var store = new ResultsStore(storePath);
+        var runs = store.Runs("02-lr-sweep");
+        Assert.NotEmpty(runs);
+        var shard = Shard.Parse("1/2");
+        Assert.All(runs, run => Assert.True(shard.Contains("02-lr-sweep", run.ConfigHash, run.Seed), $"run {run.Id} belongs to another shard"));
+
+        // The cells after the sweep (figures, tables, findings) print and display nothing in a shard.
+        using var executed = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "02-learning-rate-sweeps.ipynb")));
+        var cells = executed.RootElement.GetProperty("cells").EnumerateArray().ToList();
+        int sweep = cells.FindIndex(c => c.GetProperty("id").GetString() == "sweep");
+        Assert.True(sweep > 0, "the notebook has no cell with id 'sweep'");
+        var after = cells.Skip(sweep + 1).Where(c => c.GetProperty("cell_type").GetString() == "code").ToList();
+        Assert.NotEmpty(after);
+        Assert.All(after, c => Assert.Equal(0, c.GetProperty("outputs").GetArrayLength()));
+    }
+}
