@@ -32,6 +32,14 @@ public sealed record Trace
 
     [JsonPropertyName("yaxis")] public string? YAxis { get; init; }
 
+    /// <summary>Marker sizes, colour and symbol of a scatter trace (see <see cref="Display.Marker"/>).</summary>
+    [JsonPropertyName("marker")] public Marker? Marker { get; init; }
+
+    [JsonPropertyName("line")] public LineStyle? Line { get; init; }
+
+    /// <summary>False hides the trace from the legend (e.g. the same series repeated in another subplot).</summary>
+    [JsonPropertyName("showlegend")] public bool? ShowLegend { get; init; }
+
     /// <summary>Heatmap colour scale name, e.g. "Viridis".</summary>
     [JsonPropertyName("colorscale")] public string? ColorScale { get; init; }
 

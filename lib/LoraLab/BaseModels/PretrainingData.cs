@@ -13,9 +13,7 @@ public sealed record PretrainingData(BpeTokenizer Tokenizer, int[] Train, int[] 
 {
     public static PretrainingData LoadOrBuild(BaseModelProfile profile, DataRoot root, string cacheDirectory, Action<string> log)
     {
-        var documents = EnglishMixture.Load(root, profile.Seed);
-        // One label for all: held-out documents are drawn from the whole mixture, at least one of them.
-        var splits = DatasetSplit.ByGroup(documents, d => d.Id, _ => "english", profile.Seed, validationFraction: 0.05, testFraction: 0.05);
+        var splits = DocumentSplits(profile, root);
         var train = splits.Train.Take(profile.MaxTrainDocuments).Select(d => d.Text).ToList();
         var validation = splits.Validation.Select(d => d.Text).ToList();
 
@@ -23,6 +21,18 @@ public sealed record PretrainingData(BpeTokenizer Tokenizer, int[] Train, int[] 
         var trainShard = TokenShardCache.LoadOrBuild(cacheDirectory, $"english-train-{profile.Name}", train, tokenizer, log);
         var validationShard = TokenShardCache.LoadOrBuild(cacheDirectory, $"english-validation-{profile.Name}", validation, tokenizer, log);
         return new PretrainingData(tokenizer, trainShard.Tokens, validationShard.Tokens, trainShard.Key);
+    }
+
+    /// <summary>
+    /// The English mixture split by document as the base's pretraining splits it. The base trains on (a prefix of)
+    /// Train and is validated on Validation; Test is never used by pretraining, so it is the held-out source-domain
+    /// text on which finetuning's forgetting is measured.
+    /// </summary>
+    public static Splits<TextDocument> DocumentSplits(BaseModelProfile profile, DataRoot root)
+    {
+        var documents = EnglishMixture.Load(root, profile.Seed);
+        // One label for all: held-out documents are drawn from the whole mixture, at least one of them.
+        return DatasetSplit.ByGroup(documents, d => d.Id, _ => "english", profile.Seed, validationFraction: 0.05, testFraction: 0.05);
     }
 
     // The tokenizer is trained on (a prefix of) the training documents and cached by what it was trained on.

@@ -5,7 +5,8 @@ public delegate double Schedule(long step);
 
 /// <summary>
 /// Learning-rate schedules. Warmup is linear from 0: factor(t) = t / warmup for t &lt; warmup, where
-/// warmup = round(warmup_ratio · total_steps) when given as a ratio.
+/// warmup = ⌈warmup_ratio · total_steps⌉ when given as a ratio (transformers' get_warmup_steps rounds up:
+/// 150 steps at ratio 0.03 warm up for 5 steps, not 4).
 /// </summary>
 public static class Schedules
 {
@@ -36,33 +37,45 @@ public static class Schedules
     }
 
     /// <summary>
-    /// The continued-pretraining schedule of Biderman et al. 2024 (LLM Foundry's inverse square root
-    /// with warmup and cooldown). With w = warmup_steps, τ = timescale, c = cooldown_steps, T = total_steps:
+    /// The continued-pretraining schedule of Biderman et al. 2024: LLM Foundry's
+    /// InverseSquareRootWithWarmupScheduler. With w = warmup_steps, τ = timescale, c = cooldown_steps,
+    /// T = total_steps, s = max(w, T − c) the start of the cooldown:
     /// <code>
-    /// factor(t) = t / w                                           t &lt; w
-    ///           = f(t) = 1 / √(1 + (t − w) / τ)                    w ≤ t &lt; T − c
-    ///           = alpha_f + (f(T − c) − alpha_f) · (T − t) / c     T − c ≤ t ≤ T   (linear cooldown)
+    /// factor(t) = t / w                                                    t &lt; w
+    ///           = d(t) = alpha_f_decay + (1 − alpha_f_decay) / √((t − w + τ) / τ)    w ≤ t &lt; s
+    ///           = d(s) + min(1, (t − s) / c) · (alpha_f_cooldown − d(s))        s ≤ t   (linear cooldown)
     /// </code>
+    /// alpha_f_decay is where the inverse square root would level off at infinite time: the paper used
+    /// alpha_f_decay = 1, a flat rate after warmup (a trapezoid), then a linear cooldown to alpha_f_cooldown = 0.
     /// </summary>
-    public static Schedule InverseSqrt(long warmup_steps, double timescale, long cooldown_steps, long total_steps, double alpha_f = 0)
+    public static Schedule InverseSqrt(long warmup_steps, double timescale, long cooldown_steps, long total_steps,
+                                       double alpha_f_decay = 0, double alpha_f_cooldown = 0)
     {
-        if (!(timescale > 0)) throw new ArgumentException("timescale must be positive", nameof(timescale));
-        if (warmup_steps + cooldown_steps > total_steps) throw new ArgumentException("warmup + cooldown exceed total_steps", nameof(cooldown_steps));
-        double Decay(long t) => 1.0 / Math.Sqrt(1.0 + (t - warmup_steps) / timescale);
-        long cooldownStart = total_steps - cooldown_steps;
+        if (!(timescale > 0)) throw new ArgumentException($"timescale must be positive, got {timescale}", nameof(timescale));
+        if (warmup_steps < 0) throw new ArgumentException($"warmup_steps must be 0 or positive, got {warmup_steps}", nameof(warmup_steps));
+        if (cooldown_steps < 0) throw new ArgumentException($"cooldown_steps must be 0 or positive, got {cooldown_steps}", nameof(cooldown_steps));
+        if (total_steps <= 0) throw new ArgumentException($"total_steps must be positive, got {total_steps}", nameof(total_steps));
+        // LLM Foundry's condition: otherwise the rate would rise again during the cooldown.
+        if (alpha_f_decay < alpha_f_cooldown)
+            throw new ArgumentException($"alpha_f_decay ({alpha_f_decay}) must be at least alpha_f_cooldown ({alpha_f_cooldown})", nameof(alpha_f_decay));
+        double Decay(long t) => alpha_f_decay + (1 - alpha_f_decay) / Math.Sqrt((t - warmup_steps + timescale) / timescale);
+        long cooldownStart = Math.Max(warmup_steps, total_steps - cooldown_steps);
         return t =>
         {
             if (t < warmup_steps) return (double)t / warmup_steps;
-            if (t < cooldownStart || cooldown_steps == 0) return Decay(t);
-            double fraction = Math.Clamp((double)(total_steps - t) / cooldown_steps, 0, 1);
-            return alpha_f + (Decay(cooldownStart) - alpha_f) * fraction;
+            if (t < cooldownStart) return Decay(t);
+            double start = Decay(cooldownStart);
+            if (cooldown_steps == 0) return start;
+            double fraction = Math.Min(1.0, (double)(t - cooldownStart) / cooldown_steps);
+            return start + fraction * (alpha_f_cooldown - start);
         };
     }
 
-    private static long WarmupSteps(long total_steps, double warmup_ratio)
+    /// <summary>Warmup steps for a ratio of the run, rounded up as transformers' TrainingArguments.get_warmup_steps does.</summary>
+    public static long WarmupSteps(long total_steps, double warmup_ratio)
     {
         if (total_steps <= 0) throw new ArgumentException("total_steps must be positive", nameof(total_steps));
         if (warmup_ratio < 0 || warmup_ratio > 1) throw new ArgumentException($"warmup_ratio must be in [0, 1], got {warmup_ratio}", nameof(warmup_ratio));
-        return (long)Math.Round(warmup_ratio * total_steps);
+        return (long)Math.Ceiling(warmup_ratio * total_steps);
     }
 }
