@@ -16,7 +16,8 @@ public class CudaTests
         var target = torch.randint(4, new long[] { 16 });
         double Loss(Device d, out Tensor grad)
         {
-            var wd = w.to(d).requires_grad_();
+            // A fresh leaf per device: w.to(cpu) is w itself, so marking it would make w.to(cuda) a non-leaf without .grad.
+            var wd = w.detach().to(d).requires_grad_();
             var loss = F.cross_entropy(F.linear(x.to(d), wd), target.to(d));
             loss.backward();
             grad = wd.grad!.cpu();
