@@ -2,7 +2,6 @@
 #include "shim.h"
 
 #include <ATen/ATen.h>
-#include <c10/util/Optional.h>
 #include <torch/version.h>
 
 #include <cmath>

@@ -31,6 +31,9 @@ public sealed class AdamW : Optimizer
         LastImpl = torch.optim_kernels.adamw_(group.parameters, m, v, steps, group.lr, beta1, beta2, eps, group.weight_decay, impl, deviceSteps);
     }
 
+    /// <summary>The first and second moments of group `index`'s parameters (read-only use: inspection and tests).</summary>
+    public (IReadOnlyList<Tensor> exp_avg, IReadOnlyList<Tensor> exp_avg_sq) StateOf(int index) => (state[index].m, state[index].v);
+
     // Float32 step counts on the parameters' devices, when the fused kernel can run there.
     private static Tensor[]? DeviceSteps(ParamGroup g)
     {
