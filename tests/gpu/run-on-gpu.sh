@@ -67,7 +67,8 @@ build() {
   # The notebooks reference ../lib/LoraLab/bin/Release/net10.0/*.dll: put the packed libraries there.
   local bin=lib/LoraLab/bin/Release/net10.0
   mkdir -p "$bin"
-  cp "$work"/app/LoraLab*.dll "$work/app/libloralab_torch.so" "$bin/"
+  for lib in LoraLab LoraLab.Torch LoraLab.Data LoraLab.Display; do cp "$work/app/$lib.dll" "$bin/"; done
+  cp "$work/app/libloralab_torch.so" "$bin/"
   echo "built $(ls -la "$work/app/libloralab_torch.so" | awk '{print $5}') bytes; app in $work/app"
 }
 
