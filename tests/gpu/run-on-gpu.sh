@@ -17,7 +17,8 @@
 # Environment: LORALAB_PYTHON (the Python with torch; default /opt/torch/.venv/bin/python3, else
 # python3), LORALAB_PEAK_TFLOPS (the GPU's dense bf16 peak for MFU; guessed from nvidia-smi for
 # H100/H200/A100/L4), LORALAB_GPU_WORK (default /tmp/loralab-gpu), LORALAB_STAGE_TIMEOUT (seconds per
-# stage, default 540).
+# stage, default 540), LORALAB_TOTAL_TIMEOUT (seconds for the whole call, default 570: under the device
+# tool's 10 minutes a command, so that the last stage still packs what it has).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -26,6 +27,8 @@ python="${LORALAB_PYTHON:-/opt/torch/.venv/bin/python3}"
 work="${LORALAB_GPU_WORK:-/tmp/loralab-gpu}"
 out="${OUT:-$work/out}"
 stage_timeout="${LORALAB_STAGE_TIMEOUT:-540}"
+total_timeout="${LORALAB_TOTAL_TIMEOUT:-570}"
+started=$(date +%s)
 mkdir -p "$work" "$out"
 status=0
 fail() { [ "$status" -eq 0 ] && status=$1; }
@@ -72,7 +75,8 @@ build() {
   echo "built $(ls -la "$work/app/libloralab_torch.so" | awk '{print $5}') bytes; app in $work/app"
 }
 
-need_build() { [ -x "$work/app/LoraLab.DeviceRunner" ] && [ -f "$work/app/libloralab_torch.so" ] || { echo "run the build stage first"; return 1; }; }
+# A stage on a fresh machine (the build of an earlier call gone) builds first.
+need_build() { [ -x "$work/app/LoraLab.DeviceRunner" ] && [ -f "$work/app/libloralab_torch.so" ] || build; }
 
 tests() { need_build && "$work/app/LoraLab.DeviceRunner" LoraLab.Torch.Tests ${1:+--filter "$1"}; }
 
@@ -107,8 +111,12 @@ run_stage() {
   local name=$1; shift
   echo "=== stage $name $* ($(date -u +%H:%M:%S))"
   local log="$out/device-$name.log"
-  # A stage runs as its own process under a timeout, so one that hangs cannot eat the device's time.
-  timeout --kill-after=20 "$stage_timeout" bash "$0" --one "$name" "$@" 2>&1 | tee "$log"
+  # A stage runs as its own process under a timeout, so one that hangs cannot eat the device's time;
+  # it gets what is left of the call's total, less a margin.
+  local left=$(( total_timeout - ($(date +%s) - started) - 15 ))
+  [ "$left" -lt 30 ] && { echo "=== stage $name skipped: ${left}s left of LORALAB_TOTAL_TIMEOUT=${total_timeout}"; fail 124; return 124; }
+  local limit=$(( left < stage_timeout ? left : stage_timeout ))
+  timeout --kill-after=10 "$limit" env LORALAB_STAGE_TIMEOUT="$limit" bash "$0" --one "$name" "$@" 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   echo "=== stage $name: status $rc"
   fail "$rc"
