@@ -80,12 +80,36 @@ public class SpeedPathTests
     }
 
     [Fact]
+    public void Foreach_AdamW_on_bf16_parameters_with_float32_state_matches_the_loop()
+    {
+        using var scope = torch.NewDisposeScope();
+        (Tensor[] p, Tensor[] m, Tensor[] v) Make()
+        {
+            torch.manual_seed(8);
+            var p = new[] { torch.randn(new long[] { 6, 5 }).to(ScalarType.BFloat16).requires_grad_(), torch.randn(new long[] { 9 }).to(ScalarType.BFloat16).requires_grad_() };
+            foreach (var t in p) t.grad = torch.randn(t.shape).to(ScalarType.BFloat16);
+            return (p, p.Select(t => torch.zeros(t.shape)).ToArray(), p.Select(t => torch.zeros(t.shape)).ToArray());
+        }
+        var (p1, m1, v1) = Make();
+        var (p2, m2, v2) = Make();
+        long[] s1 = new long[2], s2 = new long[2];
+        for (int step = 0; step < 3; step++)
+        {
+            torch.optim_kernels.adamw_(p1, m1, v1, s1, 0.05, 0.9, 0.99, 1e-8, 0.1, OptimizerImpl.Loop);
+            Assert.Equal(OptimizerImpl.Foreach, torch.optim_kernels.adamw_(p2, m2, v2, s2, 0.05, 0.9, 0.99, 1e-8, 0.1, OptimizerImpl.Foreach));
+        }
+        Assert.Equal(ScalarType.BFloat16, p2[0].dtype);
+        SameParameters(p1, p2, 0);                 // the same float32 arithmetic, rounded once per step
+        SameParameters(m1, m2, 1e-7);
+    }
+
+    [Fact]
     public void Foreach_refuses_a_group_of_mixed_dtypes_with_a_clear_error()
     {
         using var scope = torch.NewDisposeScope();
-        var p = new[] { torch.randn(new long[] { 3 }, ScalarType.BFloat16).requires_grad_() };
-        p[0].grad = torch.ones(new long[] { 3 }, ScalarType.BFloat16);
-        var m = new[] { torch.zeros(new long[] { 3 }) };
+        var p = new[] { torch.randn(new long[] { 3 }).requires_grad_() };
+        p[0].grad = torch.ones(new long[] { 3 });
+        var m = new[] { torch.zeros(new long[] { 3 }, ScalarType.Float64) };     // state wider than float32: not a half/float32 pair
         var v = new[] { torch.zeros(new long[] { 3 }) };
         var e = Assert.Throws<TorchException>(() => torch.optim_kernels.adamw_(p, m, v, new long[1], 1e-3, 0.9, 0.999, 1e-8, 0, OptimizerImpl.Foreach));
         Assert.Contains("one dtype", e.Message);

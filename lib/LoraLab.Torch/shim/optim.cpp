@@ -6,7 +6,8 @@
 //   loop     a C++ loop of in-place ops per tensor: every build, every dtype mix (a bf16 parameter
 //            with fp32 state computes its update in fp32 and rounds once into the parameter);
 //   foreach  libtorch's multi-tensor at::_foreach_* ops (1.13 and 2.x): a few kernel launches for
-//            the whole group on CUDA; needs parameter, grad and state of one dtype;
+//            the whole group on CUDA; needs parameter, grad and state of one dtype (AdamW also takes
+//            half-precision parameters with float32 state, through float32 working copies);
 //   fused    at::_fused_adamw_ (AdamW only): one kernel for the whole group; CUDA from libtorch 2.0,
 //            CPU from 2.4. Its step counts are float32 tensors on the parameters' device.
 // impl 0 (auto) picks the fastest that applies; the one that ran is written to *ran.
@@ -75,6 +76,24 @@ Group collect(lt_tensor* params, lt_tensor* exp_avg, lt_tensor* exp_avg_sq, lt_t
         if (device_steps != nullptr && device_steps[i] != nullptr) g.steps.push_back(*device_steps[i]);
     }
     return g;
+}
+
+// For half-precision parameters with float32 state: the same group over float32 working copies of
+// the parameters and grads, so the multi-tensor kernels (which want one dtype) can update it; the
+// caller copies the working parameters back (one rounding per step, as the loop does).
+Group widened(const Group& g) {
+    Group w = g;
+    for (size_t i = 0; i < g.params.size(); i++) {
+        auto dtype = g.m[i].scalar_type();
+        if (g.params[i].scalar_type() != dtype) w.params[i] = g.params[i].to(dtype);
+        if (g.grads[i].scalar_type() != dtype) w.grads[i] = g.grads[i].to(dtype);
+    }
+    return w;
+}
+
+void copy_back(const Group& work, const Group& g) {
+    for (size_t i = 0; i < g.params.size(); i++)
+        if (!work.params[i].is_same(g.params[i])) g.params[i].copy_(work.params[i]);
 }
 
 // The gradient in the state's dtype (fp32 state for a bf16 parameter keeps its precision).
@@ -161,16 +180,26 @@ LT_API int lt_adamw_step(lt_tensor* params, lt_tensor* exp_avg, lt_tensor* exp_a
         if (g.params.empty()) return 0;
         std::vector<int64_t> t;
         for (int i : g.index) t.push_back(++steps[i]);
-        bool uniform = g.uniform();
-        bool fusable = uniform && g.steps.size() == g.params.size() && fused_adamw_available(g.params[0].device());
-        int chosen = impl != kAuto ? impl : fusable ? kFused : uniform && g.params[0].is_cuda() ? kForeach : kLoop;
-        TORCH_CHECK(chosen != kForeach || uniform,
-                    "the foreach AdamW needs parameters, grads and state of one dtype on one device");
-        switch (chosen) {
-            case kFused: adamw_fused(g, lr, beta1, beta2, eps, weight_decay); break;
-            case kForeach: adamw_foreach(g, t, lr, beta1, beta2, eps, weight_decay); break;
-            case kLoop: adamw_loop(g, t, lr, beta1, beta2, eps, weight_decay); break;
-            default: TORCH_CHECK(false, "unknown optimizer implementation ", impl);
+        // bf16 parameters with float32 state (full finetuning in half precision) are uniform once widened.
+        bool same_dtype = g.uniform();
+        const at::Device device = g.params[0].device();
+        bool fast_path_possible = impl == kForeach || impl == kFused ||
+            (impl == kAuto && (device.is_cuda() || (g.steps.size() == g.params.size() && fused_adamw_available(device))));
+        Group work = same_dtype || !fast_path_possible ? g : widened(g);  // the casts only where they pay
+        bool half_with_wide_state = !same_dtype && work.uniform();
+        bool uniform = same_dtype || half_with_wide_state;
+        bool fusable = uniform && g.steps.size() == g.params.size() && fused_adamw_available(device);
+        int chosen = impl != kAuto ? impl : fusable ? kFused : uniform && device.is_cuda() ? kForeach : kLoop;
+        TORCH_CHECK(chosen == kLoop || uniform,
+                    "the foreach and fused AdamW need parameters, grads and state of one dtype on one device "
+                    "(or half-precision parameters with float32 state)");
+        TORCH_CHECK(chosen >= kLoop && chosen <= kFused, "unknown optimizer implementation ", impl);
+        if (chosen == kLoop) {
+            adamw_loop(g, t, lr, beta1, beta2, eps, weight_decay);
+        } else {
+            if (chosen == kFused) adamw_fused(work, lr, beta1, beta2, eps, weight_decay);
+            else adamw_foreach(work, t, lr, beta1, beta2, eps, weight_decay);
+            if (half_with_wide_state) copy_back(work, g);
         }
         *ran = chosen;
     })
