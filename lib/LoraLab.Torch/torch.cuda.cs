@@ -35,5 +35,56 @@ public static partial class torch
             long bytes = NativeMethods.lt_cuda_memory(device, which);
             return bytes >= 0 ? bytes : throw Checked.Error("cuda memory statistics");
         }
+            /// <summary>Whether training steps can be captured as CUDA graphs: a CUDA libtorch with torch_cuda
+        /// (the shim built with LORALAB_WITH_CUDA_GRAPHS) and a visible GPU.</summary>
+        public static bool graphs_supported() => NativeMethods.lt_cuda_graphs_supported() != 0;
+
+        /// <summary>
+        /// A CUDA graph (at::cuda::CUDAGraph), as torch.cuda.CUDAGraph: Warmup runs work eagerly on the graph's
+        /// side stream (PyTorch's recipe wants a few such iterations first), Capture records it, Replay reruns
+        /// the recorded kernels on the same memory. Inputs must be static tensors the caller overwrites in place
+        /// before each Replay; outputs are the tensors the captured work produced, overwritten by each Replay.
+        /// </summary>
+        public sealed class CUDAGraph : IDisposable
+        {
+            private IntPtr handle;
+
+            public CUDAGraph(int device = 0)
+            {
+                if (!graphs_supported()) throw new NotSupportedException("CUDA graphs need a CUDA libtorch with torch_cuda and a visible GPU (torch.cuda.graphs_supported() is false)");
+                handle = NativeMethods.lt_cuda_graph_new(device);
+                if (handle == IntPtr.Zero) throw Checked.Error("CUDAGraph");
+            }
+
+            public bool captured { get; private set; }
+
+            public void Warmup(Action work) => Region(work, capture: false);
+
+            public void Capture(Action work)
+            {
+                Region(work, capture: true);
+                captured = true;
+            }
+
+            public void Replay() => Checked.Status(NativeMethods.lt_cuda_graph_replay(Live()), "CUDAGraph.replay");
+
+            private void Region(Action work, bool capture)
+            {
+                Checked.Status(NativeMethods.lt_cuda_graph_begin(Live(), capture ? 1 : 0), capture ? "CUDAGraph.capture_begin" : "CUDAGraph warm-up");
+                try { work(); }
+                finally { Checked.Status(NativeMethods.lt_cuda_graph_end(handle, capture ? 1 : 0), capture ? "CUDAGraph.capture_end" : "CUDAGraph warm-up end"); }
+            }
+
+            private IntPtr Live() => handle != IntPtr.Zero ? handle : throw new ObjectDisposedException(nameof(CUDAGraph));
+
+            public void Dispose()
+            {
+                if (handle != IntPtr.Zero) NativeMethods.lt_cuda_graph_free(handle);
+                handle = IntPtr.Zero;
+                GC.SuppressFinalize(this);
+            }
+
+            ~CUDAGraph() => Dispose();
+        }
     }
 }

@@ -24,11 +24,31 @@ public static partial class torch
                                $"linear of input {x.ShapeText()} with weight {weight.ShapeText()}");
 
             /// <summary>Cross entropy of logits [N, C] (or [N, C, ...]) against class indices; targets equal to
-            /// ignore_index count for nothing, as in PyTorch.</summary>
+            /// ignore_index count for nothing, as in PyTorch. The loss is always computed in float32 or wider:
+            /// half-precision logits [N, C] go through cross_entropy_fp32 (no float32 copy of all logits),
+            /// other half-precision cases are cast to float32 first.</summary>
             public static Tensor cross_entropy(Tensor logits, Tensor target, Tensor? weight = null, Reduction reduction = Reduction.Mean,
-                                               long ignore_index = -100, double label_smoothing = 0) =>
-                Checked.Tensor(NativeMethods.lt_cross_entropy(logits.Handle, target.Handle, weight?.Handle ?? IntPtr.Zero, (int)reduction, ignore_index, label_smoothing),
-                               $"cross_entropy of logits {logits.ShapeText()} and targets {target.ShapeText()} ({target.dtype})");
+                                               long ignore_index = -100, double label_smoothing = 0)
+            {
+                bool half = logits.dtype is ScalarType.BFloat16 or ScalarType.Float16;
+                if (half && weight is null && label_smoothing == 0 && logits.dim() == 2 && target.dim() == 1 && target.dtype == ScalarType.Int64)
+                    return cross_entropy_fp32(logits, target, reduction, ignore_index);
+                if (half)
+                {
+                    using var upcast = logits.to(ScalarType.Float32);
+                    return cross_entropy(upcast, target, weight, reduction, ignore_index, label_smoothing);
+                }
+                return Checked.Tensor(NativeMethods.lt_cross_entropy(logits.Handle, target.Handle, weight?.Handle ?? IntPtr.Zero, (int)reduction, ignore_index, label_smoothing),
+                                      $"cross_entropy of logits {logits.ShapeText()} and targets {target.ShapeText()} ({target.dtype})");
+            }
+
+            /// <summary>Cross entropy of logits [N, C] of any floating dtype against int64 targets [N], computed in
+            /// float32 a chunk of rows at a time (chunk_rows; 0 picks about 64 MiB of float32 per chunk), so that no
+            /// float32 copy of all logits is made or kept for backward. The result is float32; the gradient has the
+            /// logits' dtype.</summary>
+            public static Tensor cross_entropy_fp32(Tensor logits, Tensor target, Reduction reduction = Reduction.Mean, long ignore_index = -100, long chunk_rows = 0) =>
+                Checked.Tensor(NativeMethods.lt_cross_entropy_fp32(logits.Handle, target.Handle, (int)reduction, ignore_index, chunk_rows),
+                               $"cross_entropy_fp32 of logits {logits.ShapeText()} ({logits.dtype}) and targets {target.ShapeText()} ({target.dtype})");
 
             public static Tensor mse_loss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean) =>
                 Checked.Tensor(NativeMethods.lt_mse_loss(input.Handle, target.Handle, (int)reduction),

@@ -2,6 +2,10 @@ using LoraLab.Torch.Native;
 
 namespace LoraLab.Torch;
 
+/// <summary>How an optimizer step is computed (shim/optim.cpp): Auto picks Fused where libtorch has the kernel
+/// for the device and dtypes, else Foreach on CUDA, else Loop.</summary>
+public enum OptimizerImpl { Auto = 0, Loop = 1, Foreach = 2, Fused = 3 }
+
 public static partial class torch
 {
     /// <summary>
@@ -23,27 +27,48 @@ public static partial class torch
             if (expected != actual) throw new ArgumentException($"{what} has {actual} entries for {expected} parameters");
         }
 
-        /// <summary>AdamW with decoupled weight decay and bias correction; steps[i] is incremented for each updated parameter.</summary>
-        public static unsafe void adamw_(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> exp_avg, IReadOnlyList<Tensor> exp_avg_sq, long[] steps,
-                                         double lr, double beta1, double beta2, double eps, double weight_decay)
+        /// <summary>AdamW with decoupled weight decay and bias correction; steps[i] is incremented for each updated parameter.
+        /// device_steps (optional, for the fused kernel) holds the same counts as float32 scalars on each parameter's device.
+        /// Returns the implementation that ran.</summary>
+        public static unsafe OptimizerImpl adamw_(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> exp_avg, IReadOnlyList<Tensor> exp_avg_sq, long[] steps,
+                                                  double lr, double beta1, double beta2, double eps, double weight_decay,
+                                                  OptimizerImpl impl = OptimizerImpl.Auto, IReadOnlyList<Tensor>? device_steps = null)
         {
             SameCount(parameters.Count, exp_avg.Count, "exp_avg");
             SameCount(parameters.Count, exp_avg_sq.Count, "exp_avg_sq");
             SameCount(parameters.Count, steps.Length, "steps");
+            if (device_steps is not null) SameCount(parameters.Count, device_steps.Count, "device_steps");
+            if (impl == OptimizerImpl.Fused && device_steps is null) throw new ArgumentException("the fused AdamW needs device_steps", nameof(device_steps));
             IntPtr[] p = Handles(parameters), m = Handles(exp_avg), v = Handles(exp_avg_sq);
-            fixed (IntPtr* pp = p, pm = m, pv = v)
+            IntPtr[]? d = device_steps is null ? null : Handles(device_steps);
+            fixed (IntPtr* pp = p, pm = m, pv = v, pd = d)
             fixed (long* ps = steps)
-                Checked.Status(NativeMethods.lt_adamw_step(pp, pm, pv, ps, p.Length, lr, beta1, beta2, eps, weight_decay), "adamw step");
+            {
+                Checked.Status(NativeMethods.lt_adamw_step(pp, pm, pv, ps, pd, p.Length, lr, beta1, beta2, eps, weight_decay, (int)impl, out int ran), $"adamw step ({impl})");
+                return (OptimizerImpl)ran;
+            }
         }
 
-        /// <summary>Lion: sign of the interpolated momentum, decoupled weight decay.</summary>
-        public static unsafe void lion_(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> exp_avg, double lr, double beta1, double beta2, double weight_decay)
+        /// <summary>Lion: sign of the interpolated momentum, decoupled weight decay. Returns the implementation that ran.</summary>
+        public static unsafe OptimizerImpl lion_(IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> exp_avg, double lr, double beta1, double beta2, double weight_decay,
+                                                 OptimizerImpl impl = OptimizerImpl.Auto)
         {
             SameCount(parameters.Count, exp_avg.Count, "exp_avg");
+            if (impl == OptimizerImpl.Fused) throw new ArgumentException("libtorch has no fused Lion kernel; use Auto, Loop or Foreach", nameof(impl));
             IntPtr[] p = Handles(parameters), m = Handles(exp_avg);
             fixed (IntPtr* pp = p, pm = m)
-                Checked.Status(NativeMethods.lt_lion_step(pp, pm, p.Length, lr, beta1, beta2, weight_decay), "lion step");
+            {
+                Checked.Status(NativeMethods.lt_lion_step(pp, pm, p.Length, lr, beta1, beta2, weight_decay, (int)impl, out int ran), $"lion step ({impl})");
+                return (OptimizerImpl)ran;
+            }
         }
+
+        /// <summary>Whether libtorch's multi-tensor (foreach) kernels are available: every supported build.</summary>
+        public static bool has_foreach => (NativeMethods.lt_optim_capabilities() & 1) != 0;
+
+        /// <summary>Whether at::_fused_adamw_ runs on this device type: CUDA from libtorch 2.0, the CPU from 2.4.</summary>
+        public static bool has_fused_adamw(Device device) =>
+            (NativeMethods.lt_optim_capabilities() & (device.type == DeviceType.CUDA ? 2 : device.type == DeviceType.CPU ? 4 : 0)) != 0;
 
         /// <summary>SGD with (optionally Nesterov) momentum and coupled weight decay, as torch.optim.SGD.
         /// momentum_buffer entries may be null when momentum is 0; has_buffer[i] flips to 1 after the first step.</summary>

@@ -5,10 +5,17 @@
 // iteration of five repeats, after a warm-up that lets both runtimes reach their steady state. The table's ratio is LoraLab / Python: below 1 means LoraLab adds less.
 //
 //   ./lab bench [iterations]      (default 20000; Python comes from /usr/bin/python3, Debian's python3-torch)
+//   ./lab bench train [options]   the training benchmark against PyTorch + PEFT instead (TrainBenchmark.cs)
 using System.Diagnostics;
 using System.Globalization;
 using LoraLab.Torch;
 using F = LoraLab.Torch.torch.nn.functional;
+
+if (args.Length > 0 && args[0] == "train")
+{
+    Environment.ExitCode = TrainBenchmark.Run(args[1..]);
+    return;
+}
 
 int iterations = args.Length > 0 ? int.Parse(args[0]) : 20000;
 torch.set_num_threads(1);

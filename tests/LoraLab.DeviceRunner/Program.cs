@@ -5,6 +5,7 @@
 //
 //   LoraLab.DeviceRunner [assembly-name ...] [--filter text]
 //   LoraLab.DeviceRunner bench [iterations]     (the binding-overhead benchmark instead)
+//   LoraLab.DeviceRunner bench train [options]  (the training benchmark, tests/LoraLab.Benchmarks/TrainBenchmark.cs)
 using System.Diagnostics;
 using System.Reflection;
 using Xunit;
@@ -14,7 +15,7 @@ if (args.FirstOrDefault() == "bench")
 {
     var benchmark = Assembly.Load("LoraLab.Benchmarks").EntryPoint!;
     benchmark.Invoke(null, new object[] { args.Skip(1).ToArray() });
-    return 0;
+    return Environment.ExitCode;   // the benchmark's status (bench train: 1 when a LoraLab run failed)
 }
 
 var names = args.TakeWhile(a => a != "--filter").ToList();

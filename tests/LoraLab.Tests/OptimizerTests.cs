@@ -122,6 +122,46 @@ public class OptimizerTests
         Assert.Null(p.grad);
     }
 
+    [Theory]
+    [InlineData(OptimizerImpl.Loop)]
+    [InlineData(OptimizerImpl.Foreach)]
+    [InlineData(OptimizerImpl.Auto)]
+    public void Every_AdamW_implementation_matches_the_hand_computed_update(OptimizerImpl impl)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var reference = Param();
+        using var p = Param();
+        using var loop = new AdamW(new[] { reference }, 0.1, 0.1, 0.9, 0.99, 1e-8) { impl = OptimizerImpl.Loop };
+        using var opt = new AdamW(new[] { p }, 0.1, 0.1, 0.9, 0.99, 1e-8) { impl = impl };
+        var expected = Run(loop, reference);
+        var got = Run(opt, p);
+        for (int t = 0; t < expected.Length; t++) Close(expected[t], got[t]);
+        // On the CPU Auto runs the fused kernel where libtorch has one there (2.4 and later), else the loop.
+        var auto = torch.optim_kernels.has_fused_adamw(Device.CPU) ? OptimizerImpl.Fused : OptimizerImpl.Loop;
+        Assert.Equal(impl == OptimizerImpl.Auto ? auto : impl, opt.LastImpl);
+    }
+
+    [Fact]
+    public void Lion_and_SGD_keep_float32_state_for_a_bf16_parameter_and_update_it()
+    {
+        using var scope = torch.NewDisposeScope();
+        foreach (var make in new Func<Tensor, Optimizer>[] { p => new Lion(new[] { p }, lr: 0.01), p => new SGD(new[] { p }, lr: 0.1, momentum: 0.9) })
+        {
+            // Steps of at least half a bf16 ulp of every weight (smaller ones round away without master weights).
+            var p = torch.tensor(P0).to(ScalarType.BFloat16).requires_grad_();
+            var before = p.to(ScalarType.Float64).data<double>();
+            using var opt = make(p);
+            p.grad = torch.tensor(Grads[1]).to(ScalarType.BFloat16);
+            opt.step();
+            Assert.Equal(ScalarType.BFloat16, p.dtype);
+            var after = p.to(ScalarType.Float64).data<double>();
+            Assert.True(after.Zip(before).Count(x => x.First != x.Second) >= 3, $"{opt.GetType().Name} did not move the bf16 parameter");
+        }
+        Assert.Equal(ScalarType.Float32, Optimizer.StateDtype(ScalarType.BFloat16));
+        Assert.Equal(ScalarType.Float32, Optimizer.StateDtype(ScalarType.Float16));
+        Assert.Equal(ScalarType.Float64, Optimizer.StateDtype(ScalarType.Float64));
+    }
+
     [Fact]
     public void Clip_grad_norm_returns_the_global_norm_and_scales_to_max_norm()
     {

@@ -1,14 +1,41 @@
 #!/usr/bin/env bash
-# Packs what the GPU machine needs into .gpu/ (git-ignored): a self-contained publish of the
-# device runner (the binding's tests and the overhead benchmark), since that machine has no dotnet.
-# The native shim is NOT packed: run-on-gpu.sh builds it there, against that machine's CUDA libtorch.
+# Packs what the GPU machine needs into .gpu/ (git-ignored), since that machine has no dotnet:
+#   .gpu/app.tar.xz   one self-contained folder (one .NET runtime) with the device runner (the binding's
+#                     tests, the benchmarks) and the `lab` CLI (the notebook runner), their libraries
+#                     (LoraLab, LoraLab.Torch, LoraLab.Data, LoraLab.Display), reference.py and peft_bench.py;
+#   .gpu/data.tar.xz  the npm data packages of data/package.json (corpora, plotly.js) from data/node_modules.
+# The notebooks travel with the working tree. The native shim is NOT packed: run-on-gpu.sh builds it
+# there, against that machine's CUDA libtorch. The device tool carries at most 64 MiB in all (the
+# working tree included), so the pack says its size and fails past LORALAB_PACK_LIMIT_MB (default 56).
+#   ./lab gpu-pack            (or: bash tests/gpu/pack.sh)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-rm -rf .gpu && mkdir -p .gpu
-dotnet publish tests/LoraLab.DeviceRunner -c Release -r linux-x64 --self-contained -o .gpu/app -v quiet -clp:ErrorsOnly
-cp tests/LoraLab.Benchmarks/reference.py .gpu/app/
+limit_mb="${LORALAB_PACK_LIMIT_MB:-56}"
+rm -rf .gpu && mkdir -p .gpu/app
+publish() { dotnet publish "$1" -c Release -r linux-x64 --self-contained -o .gpu/app -v quiet -clp:ErrorsOnly -p:UseAppHost=true; }
+publish tests/LoraLab.DeviceRunner
+publish lib/LoraLab.Cli
+cp tests/LoraLab.Benchmarks/reference.py tests/gpu/peft_bench.py .gpu/app/
 rm -f .gpu/app/libloralab_torch.so   # built here against CPU libtorch; the GPU machine builds its own
+rm -f .gpu/app/*.pdb
 tar cJf .gpu/app.tar.xz -C .gpu app
 rm -rf .gpu/app
-echo "packed $(du -h .gpu/app.tar.xz | cut -f1) into .gpu/app.tar.xz; run tests/gpu/run-on-gpu.sh there with .gpu carried"
+
+# The data packages by name (data/package.json's dependencies), read through the node_modules symlink.
+packages=$(python3 -c 'import json; print(" ".join(json.load(open("data/package.json"))["dependencies"]))')
+for p in $packages; do
+  [ -d "data/node_modules/$p" ] || { echo "pack: data/node_modules/$p is missing: run ./lab setup first" >&2; exit 1; }
+done
+# shellcheck disable=SC2086
+tar chJf .gpu/data.tar.xz -C data/node_modules $packages
+
+tree_kb=$(git ls-files -z | xargs -0 du -ck 2>/dev/null | tail -1 | cut -f1)
+pack_kb=$(du -ck .gpu/*.tar.xz | tail -1 | cut -f1)
+total_mb=$(( (tree_kb + pack_kb) / 1024 ))
+echo "packed .gpu: app $(du -h .gpu/app.tar.xz | cut -f1), data $(du -h .gpu/data.tar.xz | cut -f1); with the working tree about ${total_mb} MiB to carry"
+if [ "$total_mb" -gt "$limit_mb" ]; then
+  echo "pack: ${total_mb} MiB is over the ${limit_mb} MiB budget for the device tool's carry (64 MiB in all)" >&2
+  exit 1
+fi
+echo "on the GPU machine, with .gpu carried: bash tests/gpu/run-on-gpu.sh [stage ...]  (see that script)"

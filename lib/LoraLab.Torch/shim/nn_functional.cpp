@@ -1,6 +1,9 @@
 // The neural-network functions a transformer and its losses need.
 #include "shim.h"
 
+#include <ATen/ATen.h>
+#include <torch/version.h>
+
 #include <cmath>
 #include <limits>
 
@@ -31,7 +34,10 @@ LT_API lt_tensor lt_embedding(lt_tensor weight, lt_tensor indices, int64_t paddi
     LT_TENSOR(at::embedding(T(weight), T(indices), padding_idx))
 }
 
-LT_API lt_tensor lt_dropout(lt_tensor x, double p, int train) { LT_TENSOR(at::dropout(T(x), p, train != 0)) }
+// p = 0 (or evaluation) is the identity: no mask is drawn and nothing is recorded for autograd.
+LT_API lt_tensor lt_dropout(lt_tensor x, double p, int train) {
+    LT_TENSOR(p == 0 || train == 0 ? T(x) : at::dropout(T(x), p, true))
+}
 
 LT_API lt_tensor lt_layer_norm(lt_tensor x, const int64_t* shape, int ndim, lt_tensor weight, lt_tensor bias, double eps) {
     LT_TENSOR(at::layer_norm(T(x), lt::dims(shape, ndim), opt(weight), opt(bias), eps))

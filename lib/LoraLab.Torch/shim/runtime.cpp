@@ -5,6 +5,7 @@
 #include "shim.h"
 
 #include <ATen/Parallel.h>
+#include <c10/core/Device.h>
 #include <torch/cuda.h>
 
 #ifdef LORALAB_WITH_CUDA

@@ -55,7 +55,7 @@ public static class LoraAdapters
         foreach (var name in targets)
         {
             var lora = new LoraLinear((Linear)byName[name], config.r, config.lora_alpha, config.lora_dropout,
-                                      config.use_rslora, config.init, config.init_variance);
+                                      config.use_rslora, config.init, config.init_variance, config.autocast_adapter_dtype);
             int dot = name.LastIndexOf('.');
             var parent = dot < 0 ? model : byName[name[..dot]];
             parent.ReplaceModule(name[(dot + 1)..], lora);

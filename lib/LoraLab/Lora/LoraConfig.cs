@@ -6,6 +6,8 @@ namespace LoraLab.Lora;
 /// name ("q_proj,v_proj" adapts every …self_attn.q_proj and …v_proj), or "all-linear" (every Linear
 /// but the output layers lm_head and score). scaling s = lora_alpha / r, or lora_alpha / √r with use_rslora.
 /// modules_to_save: modules kept fully trainable (e.g. "score", the classification head).
+/// autocast_adapter_dtype: float32 LoRA factors (and optimizer state) on a bf16/fp16 base, PEFT's default
+/// (get_peft_model's argument of that name); false keeps them in the base's dtype.
 /// </summary>
 public sealed record LoraConfig(
     int r = 8,
@@ -17,7 +19,8 @@ public sealed record LoraConfig(
     double? init_variance = null,
     string modules_to_save = "",
     string task_type = "CAUSAL_LM",
-    string base_model_name_or_path = "")
+    string base_model_name_or_path = "",
+    bool autocast_adapter_dtype = true)
 {
     public double Scaling => use_rslora ? lora_alpha / Math.Sqrt(r) : lora_alpha / r;
 

@@ -10,6 +10,11 @@ namespace LoraLab.Lora;
 /// (parameters q_proj.weight, q_proj.lora_A.weight, q_proj.lora_B.weight).
 /// It extends Linear and adopts the base layer's tensors, so it drops in wherever the Linear was
 /// and the base weight keeps its checkpoint name.
+///
+/// Mixed precision, as PEFT does it: on a bf16/fp16 base the factors are float32 by default
+/// (PEFT's autocast_adapter_dtype=True), so they and their optimizer state keep full precision,
+/// while every matmul runs in the base's dtype (the factors are cast for the matmul, as autocast
+/// would; autograd casts their gradients back to float32). lora_dtype overrides the factors' dtype.
 /// </summary>
 public sealed class LoraLinear : Linear
 {
@@ -19,6 +24,9 @@ public sealed class LoraLinear : Linear
     public LoraInit init { get; }
     public bool merged { get; private set; }
 
+    /// <summary>The factors' dtype (their storage and optimizer state); the matmuls run in weight.dtype.</summary>
+    public ScalarType lora_dtype { get; }
+
     /// <summary>When set, each forward records the batch mean of ‖A x‖ and ‖B A x‖ (Z_A and Z_B of
     /// Hayou et al.) in LastNormA / LastNormBA. Off by default: reading them synchronizes the device.</summary>
     public bool RecordNorms { get; set; }
@@ -26,7 +34,8 @@ public sealed class LoraLinear : Linear
     public double LastNormBA { get; private set; } = double.NaN;
 
     public LoraLinear(Linear baseLayer, int r, double lora_alpha, double lora_dropout = 0, bool use_rslora = false,
-                      LoraInit init = LoraInit.InitA_KaimingUniform, double? init_variance = null)
+                      LoraInit init = LoraInit.InitA_KaimingUniform, double? init_variance = null,
+                      bool autocast_adapter_dtype = true, ScalarType? lora_dtype = null)
         : base(baseLayer.weight, baseLayer.bias)
     {
         long min = Math.Min(in_features, out_features);
@@ -39,13 +48,17 @@ public sealed class LoraLinear : Linear
         weight.requires_grad = false;
         if (bias is { } b) b.requires_grad = false;
 
-        var dtype = weight.dtype;
+        var dtype = this.lora_dtype = lora_dtype ?? AdapterDtype(weight.dtype, autocast_adapter_dtype);
         var device = weight.device;
         var A = RegisterModule("lora_A", new Linear(in_features, r, bias: false, dtype, device));
         var B = RegisterModule("lora_B", new Linear(r, out_features, bias: false, dtype, device));
         if (init == LoraInit.PiSSA) InitPiSSA(A.weight, B.weight);
         else init.Fill(A.weight, B.weight, init_variance);
     }
+
+    /// <summary>PEFT's rule: with autocast_adapter_dtype, bf16 and fp16 bases get float32 factors; otherwise the base's dtype.</summary>
+    public static ScalarType AdapterDtype(ScalarType baseDtype, bool autocast_adapter_dtype = true) =>
+        autocast_adapter_dtype && (baseDtype is ScalarType.BFloat16 or ScalarType.Float16) ? ScalarType.Float32 : baseDtype;
 
     public Tensor lora_A => Child<Linear>("lora_A").weight;
     public Tensor lora_B => Child<Linear>("lora_B").weight;
@@ -56,8 +69,8 @@ public sealed class LoraLinear : Linear
         var y = F.linear(x, weight, bias);
         if (merged) return y.MoveToOuterDisposeScope();
         var h = dropout > 0 && training ? F.dropout(x, dropout, training: true) : x;
-        var za = F.linear(h, lora_A);            // Z_A = A x      [.., r]
-        var zb = F.linear(za, lora_B);           // Z_B = B A x    [.., out]
+        var za = F.linear(h, Compute(lora_A));   // Z_A = A x      [.., r]
+        var zb = F.linear(za, Compute(lora_B));  // Z_B = B A x    [.., out]
         if (RecordNorms)
             using (torch.no_grad())
             {
@@ -66,6 +79,10 @@ public sealed class LoraLinear : Linear
             }
         return (y + zb * scaling).MoveToOuterDisposeScope();
     }
+
+    // A factor in the dtype the matmuls run in (the base weight's): a differentiable cast, so the
+    // float32 factor receives its gradient in float32.
+    private Tensor Compute(Tensor factor) => factor.dtype == weight.dtype ? factor : factor.to(weight.dtype);
 
     /// <summary>s · B A, the current update to W, computed in float32 (or float64) whatever the weight dtype.</summary>
     public Tensor Delta()
@@ -116,5 +133,5 @@ public sealed class LoraLinear : Linear
         weight.copy_(residual.to(weight.dtype));
     }
 
-    public override string ToString() => $"LoraLinear(in={in_features}, out={out_features}, r={r}, scaling={scaling}, init={init}{(merged ? ", merged" : "")})";
+    public override string ToString() => $"LoraLinear(in={in_features}, out={out_features}, r={r}, scaling={scaling}, init={init}{(lora_dtype != weight.dtype ? $", lora_dtype={lora_dtype}" : "")}{(merged ? ", merged" : "")})";
 }

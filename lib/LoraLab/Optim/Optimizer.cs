@@ -73,12 +73,22 @@ public abstract class Optimizer : IDisposable
 
     public static double ClipGradNorm(IReadOnlyList<Tensor> parameters, double max_norm) => torch.optim_kernels.clip_grad_norm_(parameters, max_norm);
 
-    /// <summary>A zero tensor shaped like p, owned by the optimizer (outside every dispose scope).</summary>
+    /// <summary>How each step is computed (see OptimizerImpl): Auto uses libtorch's fused or multi-tensor
+    /// kernels where they apply. LastImpl is what the latest step ran.</summary>
+    public OptimizerImpl impl { get; set; } = OptimizerImpl.Auto;
+    public OptimizerImpl LastImpl { get; protected set; } = OptimizerImpl.Auto;
+
+    /// <summary>A zero tensor shaped like p, owned by the optimizer (outside every dispose scope). The state of a
+    /// bf16/fp16 parameter is float32 (as mixed-precision training keeps it): its moments would otherwise
+    /// round away small gradients, and the update is then computed in float32 and rounded once into p.</summary>
     protected static Tensor State(Tensor p)
     {
         using var _ = torch.no_grad();
-        return torch.zeros(p.shape, p.dtype, p.device).DetachFromDisposeScope();
+        return torch.zeros(p.shape, StateDtype(p.dtype), p.device).DetachFromDisposeScope();
     }
+
+    public static ScalarType StateDtype(ScalarType parameter) =>
+        parameter is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : parameter;
 
     protected abstract IEnumerable<Tensor> StateTensors();
 
