@@ -32,6 +32,18 @@ public sealed record Trace
 
     [JsonPropertyName("yaxis")] public string? YAxis { get; init; }
 
+    /// <summary>Line colour and dash of a "lines" trace; null: Plotly's colour cycle.</summary>
+    [JsonPropertyName("line")] public LineStyle? Line { get; init; }
+
+    /// <summary>Marker colour and symbol of a "markers" trace; null: Plotly's colour cycle.</summary>
+    [JsonPropertyName("marker")] public MarkerStyle? Marker { get; init; }
+
+    /// <summary>Traces of one legend group toggle together when a legend entry is clicked.</summary>
+    [JsonPropertyName("legendgroup")] public string? LegendGroup { get; init; }
+
+    /// <summary>False leaves the trace out of the legend (null: Plotly's default, shown when named).</summary>
+    [JsonPropertyName("showlegend")] public bool? ShowLegend { get; init; }
+
     /// <summary>Heatmap colour scale name, e.g. "Viridis".</summary>
     [JsonPropertyName("colorscale")] public string? ColorScale { get; init; }
 
@@ -46,4 +58,18 @@ public sealed record ErrorBars
     [JsonPropertyName("type")] public string Type { get; init; } = "data";
     [JsonPropertyName("array")] public required IReadOnlyList<double> Array { get; init; }
     [JsonPropertyName("visible")] public bool Visible { get; init; } = true;
+}
+
+/// <summary>Plotly's line object: a CSS colour and a dash style ("solid", "dash", "dot").</summary>
+public sealed record LineStyle
+{
+    [JsonPropertyName("color")] public string? Color { get; init; }
+    [JsonPropertyName("dash")] public string? Dash { get; init; }
+}
+
+/// <summary>Plotly's marker object: a CSS colour and a symbol ("circle", "square", "x", "triangle-up").</summary>
+public sealed record MarkerStyle
+{
+    [JsonPropertyName("color")] public string? Color { get; init; }
+    [JsonPropertyName("symbol")] public string? Symbol { get; init; }
 }

@@ -19,8 +19,6 @@ public sealed record LoraConfig(
     string task_type = "CAUSAL_LM",
     string base_model_name_or_path = "")
 {
-    public double Scaling => use_rslora ? lora_alpha / Math.Sqrt(r) : lora_alpha / r;
-
     public const string AllLinear = "all-linear";
 
     /// <summary>Output layers that "all-linear" leaves alone (as PEFT does).</summary>
