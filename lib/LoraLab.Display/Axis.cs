@@ -20,6 +20,9 @@ public sealed class Axis
     /// <summary>How exponents are written: "power" (10⁻³), "e" (1e-3), "none", ...</summary>
     [JsonPropertyName("exponentformat")] public string? ExponentFormat { get; set; }
 
+    /// <summary>"tozero" makes a linear axis start at 0 (Plotly's rangemode), so that sizes are compared from zero.</summary>
+    [JsonPropertyName("rangemode")] public string? RangeMode { get; set; }
+
     /// <summary>True lets Plotly widen the margins so that tick labels and the title do not overlap.</summary>
     [JsonPropertyName("automargin")] public bool? AutoMargin { get; set; }
 

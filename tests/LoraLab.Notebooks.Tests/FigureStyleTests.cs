@@ -50,7 +50,8 @@ public class FigureStyleTests
     {
         var json = Json(new Figure().Grid(1, 2).Line(new[] { 64, 128 }, [1.0, 2.0]).LogX(2)
             .ConfigureAxis("x", 2, a => { a.TickValues = [64, 128]; a.ExponentFormat = "power"; })
-            .ConfigureAxis("y", 2, a => { a.DTick = 1; a.AutoMargin = true; }));
+            .ConfigureAxis("y", 2, a => { a.DTick = 1; a.AutoMargin = true; })
+            .ConfigureAxis("y", 1, a => a.RangeMode = "tozero"));
 
         var x2 = json["layout"]!["xaxis2"]!;
         Assert.Equal("log", (string?)x2["type"]);
@@ -58,5 +59,6 @@ public class FigureStyleTests
         Assert.Equal("power", (string?)x2["exponentformat"]);
         Assert.Equal(1.0, (double)json["layout"]!["yaxis2"]!["dtick"]!);
         Assert.True((bool)json["layout"]!["yaxis2"]!["automargin"]!);
+        Assert.Equal("tozero", (string?)json["layout"]!["yaxis"]!["rangemode"]);
     }
 }
