@@ -8,7 +8,7 @@ namespace LoraLab.Display;
 
 /// <summary>
 /// A Plotly figure: a list of traces plus a layout. Build it fluently, then display it:
-/// <c>ToHtml()</c> draws it with plotly.js (notebooks, reports), <c>ToSvg()</c> draws a static picture, <c>ToJson()</c> gives
+/// <c>ToHtml()</c> draws it with plotly.js (notebooks, reports), <c>ToJson()</c> gives
 /// the figure JSON (Plotly's {"data": [...], "layout": {...}} schema).
 /// </summary>
 /// <example><code>
@@ -52,17 +52,31 @@ public sealed class Figure
         return this;
     }
 
-    /// <summary>A line through (x, y). <paramref name="subplot"/> is 1-based (see <see cref="Grid"/>).</summary>
-    public Figure Line<TX>(IEnumerable<TX> x, IEnumerable<double> y, string? name = null, int subplot = 1) =>
-        Add(new Trace { Type = "scatter", Mode = "lines", Name = name, X = Box(x), Y = Box(y), XAxis = AxisRef("x", subplot), YAxis = AxisRef("y", subplot) });
+    /// <summary>
+    /// A line through (x, y). <paramref name="subplot"/> is 1-based (see <see cref="Grid"/>). <paramref name="color"/> (a CSS
+    /// colour) fixes the colour, so that one series keeps its colour across panels; traces that share a
+    /// <paramref name="legendGroup"/> show and hide together, and <paramref name="showLegend"/> false lists a trace drawn
+    /// in several panels only once.
+    /// </summary>
+    public Figure Line<TX>(IEnumerable<TX> x, IEnumerable<double> y, string? name = null, int subplot = 1,
+                           string? color = null, string? legendGroup = null, bool showLegend = true, string? dash = null) =>
+        Add(new Trace
+        {
+            Type = "scatter", Mode = "lines", Name = name, X = Box(x), Y = Box(y), XAxis = AxisRef("x", subplot), YAxis = AxisRef("y", subplot),
+            Line = color is null && dash is null ? null : new LineStyle { Color = color, Dash = dash },
+            LegendGroup = legendGroup, ShowLegend = showLegend ? null : false,
+        });
 
-    /// <summary>Markers at (x, y), with optional symmetric error bars (one half-width per point).</summary>
-    public Figure Scatter<TX>(IEnumerable<TX> x, IEnumerable<double> y, string? name = null, IEnumerable<double>? errorY = null, int subplot = 1) =>
+    /// <summary>Markers at (x, y), with optional symmetric error bars (one half-width per point); colour and legend as for <see cref="Line{TX}"/>.</summary>
+    public Figure Scatter<TX>(IEnumerable<TX> x, IEnumerable<double> y, string? name = null, IEnumerable<double>? errorY = null, int subplot = 1,
+                              string? color = null, string? legendGroup = null, bool showLegend = true, string? symbol = null) =>
         Add(new Trace
         {
             Type = "scatter", Mode = "markers", Name = name, X = Box(x), Y = Box(y),
             ErrorY = errorY is null ? null : new ErrorBars { Array = errorY.ToArray() },
             XAxis = AxisRef("x", subplot), YAxis = AxisRef("y", subplot),
+            Marker = color is null && symbol is null ? null : new Marker { Color = color, Symbol = symbol },
+            LegendGroup = legendGroup, ShowLegend = showLegend ? null : false,
         });
 
     /// <summary>Bars of height y at categories or positions x.</summary>
@@ -95,6 +109,9 @@ public sealed class Figure
     public Figure LogY(int subplot = 1) => SetAxis("y", subplot, axis => axis.Type = "log");
     public Figure XTitle(string text, int subplot = 1) => SetAxis("x", subplot, axis => axis.Title = new AxisTitle(text));
     public Figure YTitle(string text, int subplot = 1) => SetAxis("y", subplot, axis => axis.Title = new AxisTitle(text));
+
+    /// <summary>Changes any setting of a subplot's axis, e.g. <c>ConfigureAxis("x", 2, a => a.TickValues = widths)</c>.</summary>
+    public Figure ConfigureAxis(string letter, int subplot, Action<Axis> change) => SetAxis(letter, subplot, change);
 
     /// <summary>The axis settings of a subplot, e.g. Axis("y", 2) is layout.yaxis2; null when never set.</summary>
     public Axis? GetAxis(string letter, int subplot = 1) => axes.GetValueOrDefault(LayoutAxisKey(letter, subplot));
@@ -138,9 +155,6 @@ public sealed class Figure
             </script>
             """;
     }
-
-    /// <summary>A static SVG picture of the figure, for documents that cannot run JavaScript.</summary>
-    public string ToSvg() => new FigureSvg(this).Render();
 
     /// <summary>The plain-text form a notebook shows when it cannot render HTML.</summary>
     public override string ToString()

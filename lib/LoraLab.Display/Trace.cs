@@ -32,12 +32,16 @@ public sealed record Trace
 
     [JsonPropertyName("yaxis")] public string? YAxis { get; init; }
 
-    /// <summary>Marker sizes, colour and symbol of a scatter trace (see <see cref="Display.Marker"/>).</summary>
-    [JsonPropertyName("marker")] public Marker? Marker { get; init; }
-
+    /// <summary>Line colour and dash of a "lines" trace (see <see cref="LineStyle"/>); null: Plotly's colour cycle.</summary>
     [JsonPropertyName("line")] public LineStyle? Line { get; init; }
 
-    /// <summary>False hides the trace from the legend (e.g. the same series repeated in another subplot).</summary>
+    /// <summary>Marker sizes, colour and symbol of a scatter trace (see <see cref="Display.Marker"/>); null: Plotly's defaults.</summary>
+    [JsonPropertyName("marker")] public Marker? Marker { get; init; }
+
+    /// <summary>Traces of one legend group toggle together when a legend entry is clicked.</summary>
+    [JsonPropertyName("legendgroup")] public string? LegendGroup { get; init; }
+
+    /// <summary>False leaves the trace out of the legend (null: Plotly's default, shown when named).</summary>
     [JsonPropertyName("showlegend")] public bool? ShowLegend { get; init; }
 
     /// <summary>Heatmap colour scale name, e.g. "Viridis".</summary>

@@ -91,21 +91,4 @@ public class FigureJsonTests
         Assert.Contains($"https://cdn.plot.ly/plotly-{Figure.PlotlyVersion}.min.js", html);
         Assert.DoesNotContain("x</script>", html); // a label cannot close the script element early
     }
-
-    [Fact]
-    public void Svg_draws_lines_markers_and_bars()
-    {
-        var svg = new Figure("Mixed")
-            .Line(new[] { 1, 2, 3 }, [1.0, 10.0, 100.0], "line")
-            .Scatter(new[] { 1, 2 }, [5.0, 6.0], "points", errorY: [1.0, 1.0])
-            .Bar(new[] { 1, 2 }, [3.0, 4.0], "bars")
-            .LogY().ToSvg();
-
-        Assert.StartsWith("<svg", svg);
-        Assert.Contains("<polyline", svg);
-        Assert.Contains("<circle", svg);
-        Assert.Contains("<line", svg);
-        Assert.EndsWith("</svg>", svg);
-        System.Xml.Linq.XDocument.Parse(svg); // well-formed XML
-    }
 }

@@ -22,8 +22,6 @@ public sealed record LoraConfig(
     string base_model_name_or_path = "",
     bool autocast_adapter_dtype = true)
 {
-    public double Scaling => use_rslora ? lora_alpha / Math.Sqrt(r) : lora_alpha / r;
-
     public const string AllLinear = "all-linear";
 
     /// <summary>Output layers that "all-linear" leaves alone (as PEFT does).</summary>

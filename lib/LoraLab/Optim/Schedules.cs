@@ -12,9 +12,6 @@ public static class Schedules
 {
     public static Schedule Constant() => _ => 1.0;
 
-    /// <summary>Linear warmup, then constant at 1.</summary>
-    public static Schedule ConstantWithWarmup(long warmup_steps) => t => t < warmup_steps ? (double)t / warmup_steps : 1.0;
-
     /// <summary>Linear warmup, then linear decay to 0 at total_steps: (total − t) / (total − warmup).
     /// Hugging Face's get_linear_schedule_with_warmup.</summary>
     public static Schedule Linear(long total_steps, double warmup_ratio = 0)

@@ -1,0 +1,105 @@
+using LoraLab.Analysis;
+
+namespace LoraLab.Tests.Analysis;
+
+public class FitsTests
+{
+    // A loss curve that is an exact parabola in log-log coordinates, log L = (log η − log η₀)² + 0.1, on powers of two.
+    private static List<RatePoint> ParabolicCurve(double optimum, int lowExponent, int highExponent, double divergesFrom = double.PositiveInfinity) =>
+        Enumerable.Range(lowExponent, highExponent - lowExponent + 1).Select(e => Math.Pow(2, e))
+            .Select(lr => new RatePoint(lr, Math.Exp(Math.Pow(Math.Log(lr / optimum), 2) + 0.1), Diverged: lr >= divergesFrom))
+            .ToList();
+
+    [Fact]
+    public void The_power_law_fit_recovers_a_known_exponent_and_prefactor()
+    {
+        double[] n = { 64, 128, 256, 512, 1024 };
+        var fit = Fits.PowerLaw(n, n.Select(w => 3.0 * Math.Pow(w, -0.5)));
+        Assert.Equal(-0.5, fit.Slope, 10);
+        Assert.Equal(3.0 * Math.Pow(100, -0.5), fit.Predict(100), 10);
+        Assert.Equal(5, fit.Points);
+    }
+
+    [Fact]
+    public void The_power_law_fit_is_least_squares_in_log_log()
+    {
+        // log y = 0, 1, 3 at log x = 0, 1, 2 (base e): least squares gives slope 1.5 and intercept −1/6.
+        var fit = Fits.PowerLaw(new[] { 1, Math.E, Math.E * Math.E }, new[] { 1, Math.E, Math.Exp(3) });
+        Assert.Equal(1.5, fit.Slope, 12);
+        Assert.Equal(-1.0 / 6, fit.Intercept, 12);
+    }
+
+    [Fact]
+    public void The_power_law_fit_leaves_out_missing_values_and_needs_two_distinct_widths()
+    {
+        var fit = Fits.PowerLaw(new double[] { 10, 100, 1000 }, new[] { 1.0, double.NaN, 1e-2 });
+        Assert.Equal(-1.0, fit.Slope, 10);
+        Assert.Equal(2, fit.Points);
+        Assert.True(double.IsNaN(Fits.PowerLaw(new double[] { 10, 10 }, new[] { 1.0, 2.0 }).Slope));
+        Assert.True(double.IsNaN(Fits.PowerLaw(new double[] { 10 }, new[] { 1.0 }).Slope));
+    }
+
+    [Fact]
+    public void The_parabola_minimum_is_the_vertex_and_stays_within_its_bounds()
+    {
+        (double, double) Point(double lr) => (lr, Math.Exp(Math.Pow(Math.Log(lr / 0.3), 2)));
+        Assert.Equal(0.3, Fits.ParabolaMinimum(Point(0.125), Point(0.25), Point(0.5), 0.125, 0.5)!.Value, 10);
+        Assert.Equal(0.25, Fits.ParabolaMinimum(Point(0.125), Point(0.25), Point(0.5), 0.125, 0.25)!.Value, 10);
+        // A concave triple has no minimum.
+        Assert.Null(Fits.ParabolaMinimum((0.1, 1.0), (0.2, 2.0), (0.4, 1.0), 0.1, 0.4));
+    }
+
+    [Fact]
+    public void The_optimal_rate_is_refined_between_grid_points()
+    {
+        double optimum = Math.Pow(2, -6.3);
+        var found = Fits.Optimum(ParabolicCurve(optimum, -10, -3))!;
+        Assert.Equal(Math.Pow(2, -6), found.GridRate);
+        Assert.Equal(optimum, found.Rate, 1e-9);
+        Assert.False(found.AtGridEdge);
+        Assert.False(found.OneSided);
+    }
+
+    [Fact]
+    public void Next_to_a_diverged_rate_the_refinement_uses_the_two_lower_neighbours_and_stays_at_or_below_the_best_rate()
+    {
+        // The true optimum 2^−5.6 lies above the best stable grid rate 2^−6 (2^−5 diverged): η* is capped at 2^−6.
+        var capped = Fits.Optimum(ParabolicCurve(Math.Pow(2, -5.6), -10, -3, divergesFrom: Math.Pow(2, -5)))!;
+        Assert.True(capped.OneSided);
+        Assert.Equal(Math.Pow(2, -6), capped.Rate, 12);
+        // The true optimum 2^−6.3 lies below it: the lower parabola finds it exactly (the curve is an exact parabola).
+        var inside = Fits.Optimum(ParabolicCurve(Math.Pow(2, -6.3), -10, -3, divergesFrom: Math.Pow(2, -5)))!;
+        Assert.True(inside.OneSided);
+        Assert.Equal(Math.Pow(2, -6.3), inside.Rate, 1e-9);
+    }
+
+    [Fact]
+    public void An_optimum_on_the_grids_edge_is_flagged_and_not_refined()
+    {
+        var low = Fits.Optimum(ParabolicCurve(Math.Pow(2, -12), -10, -3))!;
+        Assert.True(low.AtLowEdge);
+        Assert.Equal(Math.Pow(2, -10), low.Rate);
+        var high = Fits.Optimum(ParabolicCurve(Math.Pow(2, 0), -10, -3))!;
+        Assert.True(high.AtHighEdge);
+        Assert.Equal(Math.Pow(2, -3), high.Rate);
+    }
+
+    [Fact]
+    public void The_optimum_ignores_diverged_rates_and_needs_a_stable_one()
+    {
+        var curve = new List<RatePoint> { new(1e-3, 0.5, false), new(1e-2, 0.01, Diverged: true) };
+        Assert.Equal(1e-3, Fits.Optimum(curve)!.Rate);
+        Assert.Null(Fits.Optimum(new List<RatePoint> { new(1, double.NaN, true) }));
+    }
+
+    [Fact]
+    public void The_stability_edge_is_the_largest_rate_below_the_first_divergence()
+    {
+        // A rate that diverges below a stable one (a noisy seed) still ends the stable range.
+        var curve = new List<RatePoint> { new(4, 1, false), new(1, 1, false), new(2, 1, true), new(8, 1, true) };
+        Assert.Equal(new StabilityEdge(1, Bracketed: true), Fits.Edge(curve));
+        var none = Fits.Edge(new List<RatePoint> { new(1, 1, false), new(2, 1, false) });
+        Assert.Equal(new StabilityEdge(2, Bracketed: false), none);
+        Assert.True(double.IsNaN(Fits.Edge(new List<RatePoint> { new(1, 1, true) }).Rate));
+    }
+}
