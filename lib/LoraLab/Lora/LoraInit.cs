@@ -33,6 +33,9 @@ public static class LoraInitExtensions
     /// <summary>True when A is the random factor (B starts at zero).</summary>
     public static bool ZeroesB(this LoraInit init) => init is LoraInit.InitA_KaimingUniform or LoraInit.InitA_Gaussian;
 
+    /// <summary>True when B is the random factor (A starts at zero): recorded in adapter_config's loralab_init.</summary>
+    public static bool ZeroesA(this LoraInit init) => init is LoraInit.InitB_KaimingUniform or LoraInit.InitB_Gaussian;
+
     /// <summary>The variance of each entry of the random factor: the documented formula the tests check.</summary>
     public static double FactorVariance(this LoraInit init, long inFeatures, int r, double? gaussianVariance = null) => init switch
     {
