@@ -45,6 +45,21 @@ public class NbformatValidationTests
         AssertValid(Directory.GetFiles(Path.Combine(TestPaths.RepositoryRoot, "tests", "notebooks"), "*.ipynb"));
 
     [Fact]
+    public void The_workbooks_notebooks_are_valid_nbformat_4_5_and_declare_the_LoraLab_kernel()
+    {
+        var notebooks = Directory.GetFiles(Path.Combine(TestPaths.RepositoryRoot, "notebooks"), "*.ipynb");
+        Assert.NotEmpty(notebooks);
+        AssertValid(notebooks);
+        foreach (var path in notebooks)
+        {
+            var metadata = JsonNode.Parse(File.ReadAllText(path))!["metadata"]!;
+            Assert.True((string?)metadata["kernelspec"]?["name"] == "loralab-csharp", $"{path}: kernelspec is not loralab-csharp");
+            Assert.True((string?)metadata["language_info"]?["name"] == "C#", $"{path}: language_info.name is not C#");
+            Assert.DoesNotContain("polyglot", File.ReadAllText(path));
+        }
+    }
+
+    [Fact]
     public async Task Executed_copies_are_valid_nbformat_4_5_with_stable_ids_kept_or_given()
     {
         var folder = TestPaths.NewOutputFolder("ids");

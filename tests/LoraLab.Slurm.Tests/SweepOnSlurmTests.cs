@@ -62,6 +62,27 @@ public sealed class SweepOnSlurmTests(LazyCluster cluster)
         Assert.Contains("nothing to resubmit", Lab("sweep", "resubmit", run));
     }
 
+    [SlurmFact]
+    public void Notebook_02s_ci_sweep_runs_in_three_shards_through_slurm_and_its_report_trains_nothing()
+    {
+        var slurm = cluster.Cluster;
+        string folder = NewFolder("notebook-02");
+        string store = Path.Combine(folder, "merged.db"), run = Path.Combine(folder, "run");
+        Lab("sweep", "submit", Path.Combine(Root, "notebooks", "02-learning-rate-sweeps.ipynb"), "--slurm", "--profile", "ci",
+            "--shards", "3", "--cpus-per-task", "1", "--store", store, "--run-dir", run);
+        slurm.WaitUntilEmpty(TimeSpan.FromMinutes(15));
+
+        Assert.Contains("merge: done", Lab("sweep", "status", run));
+        using var merged = new ResultsStore(store);
+        var finished = merged.Runs().Where(r => r.Status is RunStatus.Done or RunStatus.Diverged).ToList();
+        Assert.NotEmpty(finished);
+        Assert.Equal(finished.Count, finished.Select(r => (r.Experiment, r.ConfigHash, r.Seed)).Distinct().Count());
+        // The report's own sweep found every run in the merged store: the shards covered the whole grid.
+        string rendered = File.ReadAllText(Path.Combine(run, "report", "02-learning-rate-sweeps.ipynb"));
+        Assert.Contains("finished: 0 done, 0 diverged, 0 failed", rendered);
+        Assert.True(File.Exists(Path.Combine(run, "report", "02-learning-rate-sweeps.html")));
+    }
+
     /// <summary>Every configuration × seed of the grid has exactly one finished run in the merged store.</summary>
     private static void AssertEveryRunOnce(string store)
     {
