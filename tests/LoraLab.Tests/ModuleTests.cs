@@ -73,3 +73,22 @@ public class ModuleTests
         Assert.True(Test() < 0.5 * before, $"{init}: test loss {before:G4} -> {Test():G4}");
     }
 }
+
+public class ModuleEvaluatingTests
+{
+    [Fact]
+    public void An_evaluation_runs_in_eval_mode_without_gradients_and_restores_the_mode_even_when_it_throws()
+    {
+        using var model = new LoraLab.Models.LlamaForCausalLM(TestSupport.TinyLlama());
+        model.train();
+        var (training, gradEnabled) = model.Evaluating(() => (model.training, LoraLab.Torch.torch.is_grad_enabled()));
+        Assert.False(training);
+        Assert.False(gradEnabled);
+        Assert.True(model.training);
+        Assert.Throws<InvalidOperationException>(() => model.Evaluating<int>(() => throw new InvalidOperationException("bad batch")));
+        Assert.True(model.training);
+        model.eval();
+        model.Evaluating(() => 0);
+        Assert.False(model.training);
+    }
+}

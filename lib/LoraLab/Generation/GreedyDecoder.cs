@@ -31,17 +31,13 @@ public static class GreedyDecoder
             if (prompts[i].Length == 0 || prompts[i].Length >= context)
                 throw new ArgumentException($"prompt {i} has {prompts[i].Length} tokens; it needs 1 to {context - 1} (max_position_embeddings {context})", nameof(prompts));
 
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        return model.Evaluating(() =>
         {
-            using var _ = torch.no_grad();
             var results = new List<Generated>(prompts.Count);
             for (int first = 0; first < prompts.Count; first += batchSize)
                 results.AddRange(DecodeBatch(model, prompts.Skip(first).Take(batchSize).ToList(), max_new_tokens, stopTokens, stopRule, padId, context));
             return results;
-        }
-        finally { model.train(wasTraining); }
+        });
     }
 
     private static Generated[] DecodeBatch(LlamaForCausalLM model, List<int[]> prompts, int maxNew, IReadOnlyCollection<int> stopTokens,

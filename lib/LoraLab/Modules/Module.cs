@@ -176,6 +176,22 @@ public abstract class Module : IDisposable
 
     public Module eval() => train(false);
 
+    /// <summary>
+    /// Runs an evaluation: in eval mode (no dropout) and without gradients, then puts the module back in the mode it
+    /// was in, also when the evaluation throws.
+    /// </summary>
+    public T Evaluating<T>(Func<T> evaluation)
+    {
+        bool wasTraining = training;
+        eval();
+        try
+        {
+            using var noGrad = torch.no_grad();
+            return evaluation();
+        }
+        finally { train(wasTraining); }
+    }
+
     /// <summary>Moves every parameter and buffer to a device and/or floating dtype (integer buffers keep their dtype).
     /// Build optimizers after this: the parameters are new tensors.</summary>
     public Module to(Device device, ScalarType? dtype = null)

@@ -66,11 +66,8 @@ public static class AnswerOnlyLoss
     {
         if (examples.Count == 0) throw new ArgumentException("no examples to evaluate", nameof(examples));
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1");
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        return model.Evaluating(() =>
         {
-            using var _ = torch.no_grad();
             var device = model.parameters()[0].device;
             double sum = 0;
             long tokens = 0;
@@ -82,7 +79,6 @@ public static class AnswerOnlyLoss
                 tokens += batch.AnswerTokens;
             }
             return sum / tokens;
-        }
-        finally { model.train(wasTraining); }
+        });
     }
 }

@@ -22,12 +22,9 @@ public static class ClassifierAccuracy
         if (split.Count == 0) return new AccuracyCount(0, 0);
         var device = model.parameters()[0].device;
         int majority = split.Labels.GroupBy(l => l).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        return model.Evaluating(() =>
         {
             int correct = 0;
-            using var noGrad = torch.no_grad();
             for (int first = 0; first < split.Count; first += batchSize)
             {
                 using var scope = torch.NewDisposeScope();
@@ -43,8 +40,7 @@ public static class ClassifierAccuracy
                 }
             }
             return new AccuracyCount(correct, split.Count);
-        }
-        finally { if (wasTraining) model.train(); }
+        });
     }
 
     private static int ArgMax(IReadOnlyList<float> values)

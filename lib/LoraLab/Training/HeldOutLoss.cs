@@ -30,11 +30,8 @@ public static class HeldOutLoss
 
         int windows = Math.Min(maxWindows, tokens.Length / contextLength);
         var stream = tokens.AsSpan(0, windows * contextLength).ToArray();
-        bool wasTraining = model.training;
-        model.eval();
-        try
+        return model.Evaluating(() =>
         {
-            using var _ = torch.no_grad();
             var device = model.parameters()[0].device;
             double sum = 0;
             long predictions = 0;
@@ -49,7 +46,6 @@ public static class HeldOutLoss
                 }
             }
             return new HeldOutEvaluation(sum / predictions, predictions);
-        }
-        finally { model.train(wasTraining); }
+        });
     }
 }
