@@ -8,7 +8,7 @@ public static class AtomicFile
 {
     public static void WriteAllText(string path, string text)
     {
-        var temporary = path + ".tmp";
+        var temporary = path + $".{Environment.ProcessId}.tmp";     // two writers never share a temporary file
         File.WriteAllText(temporary, text);
         File.Move(temporary, path, overwrite: true);
     }

@@ -59,7 +59,8 @@ public sealed record PretrainingData(BpeTokenizer Tokenizer, int[] Train, int[] 
         log($"Training a {profile.VocabularySize}-token BPE tokenizer on {chars:N0} characters.");
         var tokenizer = BpeTrainer.Train(sample, profile.VocabularySize);
         Directory.CreateDirectory(cacheDirectory);
-        string temporary = path + ".tmp";
+        // A name of this process's own: concurrent runs (the tasks of a Slurm array) may train the same tokenizer.
+        string temporary = path + $".{Environment.ProcessId}.tmp";
         tokenizer.Save(temporary);
         File.Move(temporary, path, overwrite: true);
         return tokenizer;
