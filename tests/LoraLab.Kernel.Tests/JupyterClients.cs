@@ -52,7 +52,16 @@ public sealed class JupyterClients : IDisposable
         return result.Output;
     }
 
-    (int ExitCode, string Output) Run(string program, string[] arguments, string workingDirectory, TimeSpan timeout)
+    /// <summary>Like <see cref="RunPython"/>, but returns standard output alone: for a client that prints JSON there,
+    /// while jupyter_client may log warnings to standard error (say, that no python3 kernel is installed).</summary>
+    public string RunPythonForStandardOutput(string[] arguments, string workingDirectory, TimeSpan timeout)
+    {
+        var result = Run(Python, arguments, workingDirectory, timeout);
+        Assert.True(result.ExitCode == 0, $"python3 {string.Join(' ', arguments)} exited with {result.ExitCode}:\n{result.Output}");
+        return result.StandardOutput;
+    }
+
+    (int ExitCode, string Output, string StandardOutput) Run(string program, string[] arguments, string workingDirectory, TimeSpan timeout)
     {
         var start = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
@@ -60,8 +69,9 @@ public sealed class JupyterClients : IDisposable
         start.Environment["JUPYTER_DATA_DIR"] = Path.Combine(prefix, "data"); // no user kernelspec can shadow ours
         start.Environment["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"; // a debugger warning nbconvert's Python prints otherwise
         using var process = Process.Start(start)!;
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, line) => { if (line.Data is not null) lock (output) output.AppendLine(line.Data); };
+        var output = new StringBuilder(); // both streams, interleaved as they arrived: what a failure message shows
+        var standardOutput = new StringBuilder();
+        process.OutputDataReceived += (_, line) => { if (line.Data is not null) lock (output) { output.AppendLine(line.Data); standardOutput.AppendLine(line.Data); } };
         process.ErrorDataReceived += (_, line) => { if (line.Data is not null) lock (output) output.AppendLine(line.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -69,10 +79,10 @@ public sealed class JupyterClients : IDisposable
         {
             process.Kill(entireProcessTree: true);
             process.WaitForExit();
-            lock (output) return (-1, $"timed out after {timeout.TotalSeconds} s\n{output}");
+            lock (output) return (-1, $"timed out after {timeout.TotalSeconds} s\n{output}", standardOutput.ToString());
         }
         process.WaitForExit();
-        lock (output) return (process.ExitCode, output.ToString());
+        lock (output) return (process.ExitCode, output.ToString(), standardOutput.ToString());
     }
 
     // A missing client is a failure that says how to install it, not a skipped test.

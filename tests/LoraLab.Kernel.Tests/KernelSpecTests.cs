@@ -9,7 +9,7 @@ public sealed class KernelSpecTests
     public void Install_registers_loralab_csharp_for_jupyter_and_uninstall_removes_it()
     {
         using var clients = new JupyterClients(); // its own prefix, so removing the spec affects no other test
-        JsonObject Specs() => (JsonObject)JsonNode.Parse(clients.RunPython(["-m", "jupyter_client.kernelspecapp", "list", "--json"], Path.GetTempPath(), TimeSpan.FromMinutes(1)))!["kernelspecs"]!;
+        JsonObject Specs() => (JsonObject)JsonNode.Parse(clients.RunPythonForStandardOutput(["-m", "jupyter_client.kernelspecapp", "list", "--json"], Path.GetTempPath(), TimeSpan.FromMinutes(1)))!["kernelspecs"]!;
 
         var spec = Specs()["loralab-csharp"]?["spec"];
         Assert.NotNull(spec);
