@@ -5,7 +5,7 @@ namespace LoraLab.Analysis;
 /// <summary>
 /// The nuclear norm ||δ||_* = Σ σ_i(δ), the convex surrogate of rank, and its proximal operator, the step that
 /// proximal gradient descent takes on λ||δ||_*: prox_t(X) = argmin_Y ½||Y − X||_F² + t||Y||_* = U diag(max(s − t, 0)) Vᵀ,
-/// i.e. soft-thresholding of the singular values (Cai, Candès & Shen 2010).
+/// i.e. soft-thresholding of the singular values (Cai, Candès &amp; Shen 2010).
 /// </summary>
 public static class NuclearNorm
 {
