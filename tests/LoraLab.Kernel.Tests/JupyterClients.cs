@@ -45,20 +45,19 @@ public sealed class JupyterClients : IDisposable
     public static string PythonScript(string name) => Path.Combine(AppContext.BaseDirectory, "python", name);
 
     /// <summary>Runs python3 with the kernelspec visible; fails the test with the client's whole output when it fails.</summary>
-    public string RunPython(string[] arguments, string workingDirectory, TimeSpan timeout)
-    {
-        var result = Run(Python, arguments, workingDirectory, timeout);
-        Assert.True(result.ExitCode == 0, $"python3 {string.Join(' ', arguments)} exited with {result.ExitCode}:\n{result.Output}");
-        return result.Output;
-    }
+    public string RunPython(string[] arguments, string workingDirectory, TimeSpan timeout) =>
+        RunPythonSucceeding(arguments, workingDirectory, timeout).Output;
 
     /// <summary>Like <see cref="RunPython"/>, but returns standard output alone: for a client that prints JSON there,
     /// while jupyter_client may log warnings to standard error (say, that no python3 kernel is installed).</summary>
-    public string RunPythonForStandardOutput(string[] arguments, string workingDirectory, TimeSpan timeout)
+    public string RunPythonForStandardOutput(string[] arguments, string workingDirectory, TimeSpan timeout) =>
+        RunPythonSucceeding(arguments, workingDirectory, timeout).StandardOutput;
+
+    (int ExitCode, string Output, string StandardOutput) RunPythonSucceeding(string[] arguments, string workingDirectory, TimeSpan timeout)
     {
         var result = Run(Python, arguments, workingDirectory, timeout);
         Assert.True(result.ExitCode == 0, $"python3 {string.Join(' ', arguments)} exited with {result.ExitCode}:\n{result.Output}");
-        return result.StandardOutput;
+        return result;
     }
 
     (int ExitCode, string Output, string StandardOutput) Run(string program, string[] arguments, string workingDirectory, TimeSpan timeout)
