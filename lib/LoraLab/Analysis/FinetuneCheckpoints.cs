@@ -4,7 +4,8 @@ using LoraLab.Data;
 using LoraLab.Data.Sweeps;
 using LoraLab.Data.Tokenization;
 using LoraLab.Modules;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Analysis;
 
@@ -39,7 +40,7 @@ public sealed class FinetuneCheckpoints
     /// <paramref name="steps"/> (every one must be saved).
     /// </summary>
     public static FinetuneCheckpoints LoadOrTrain<TRecipe>(string name, TRecipe recipe, IReadOnlyList<long> steps,
-                                                           Action<Action<long, Module>> train, string? cacheDirectory = null, Action<string>? log = null)
+                                                           Action<Action<long, nn.Module>> train, string? cacheDirectory = null, Action<string>? log = null)
     {
         if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
             throw new ArgumentException($"'{name}' cannot name a cache folder", nameof(name));

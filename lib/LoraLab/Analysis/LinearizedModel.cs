@@ -1,5 +1,6 @@
-using LoraLab.Torch;
-using F = LoraLab.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace LoraLab.Analysis;
 
@@ -51,8 +52,8 @@ public sealed class LinearizedModel : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var logits = Logits(delta);
-        if (K == 1) return F.binary_cross_entropy_with_logits(logits.view(N), labels.to(ScalarType.Float64), torch.nn.Reduction.Sum).ToDouble();
-        return F.cross_entropy(logits, labels, reduction: torch.nn.Reduction.Sum).ToDouble();
+        if (K == 1) return F.binary_cross_entropy_with_logits(logits.view(N), labels.to(ScalarType.Float64), reduction: nn.Reduction.Sum).ToDouble();
+        return F.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).ToDouble();
     }
 
     /// <summary>∇L(δ) = Σ_i Σ_k (p_ik − y_ik) G_ik, [m, n]: the softmax (or sigmoid) residual pulled back through G.</summary>
@@ -96,7 +97,7 @@ public sealed class LinearizedModel : IDisposable
     public double OperatorNorm()
     {
         using var scope = torch.NewDisposeScope();
-        var seen = K == 1 ? g : (g.view(N, K, Rows * Cols) - g.view(N, K, Rows * Cols).mean(1, keepdim: true)).reshape(N * K, Rows * Cols);
+        var seen = K == 1 ? g : (g.view(N, K, Rows * Cols) - g.view(N, K, Rows * Cols).mean(new long[] { 1 }, keepdim: true)).reshape(N * K, Rows * Cols);
         return Spectra.SingularValues(seen)[0];
     }
 

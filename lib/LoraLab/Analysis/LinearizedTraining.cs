@@ -1,4 +1,5 @@
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Analysis;
 
@@ -106,7 +107,7 @@ public static class LinearizedTraining
         {
             bool finite = delta.isfinite().all().item<bool>();      // a diverged run has no spectrum to take
             double loss = finite ? model.Loss(delta) : double.NaN, nuclear = finite ? NuclearNorm.Of(delta) : double.NaN;
-            var values = delta.contiguous().data<double>();
+            var values = delta.contiguous().data<double>().ToArray();
             var matrix = new double[model.Rows, model.Cols];
             Buffer.BlockCopy(values, 0, matrix, 0, values.Length * sizeof(double));
             return new LinearizedRun(matrix, loss + lambda * nuclear, loss, nuclear, curve, steps);

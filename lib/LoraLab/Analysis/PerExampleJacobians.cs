@@ -1,4 +1,5 @@
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Analysis;
 
@@ -54,7 +55,7 @@ public sealed class PerExampleJacobians : IDisposable
                     for (long k = 0; k < K; k++)
                     {
                         var seed = OneHot(indices.Count, K, i, k, logits);
-                        var grads = torch.autograd.grad(new[] { logits }, weights, new[] { seed }, retain_graph: true, allow_unused: true);
+                        var grads = torch.autograd.grad(new[] { logits }, weights.ToList(), new[] { seed }, retain_graph: true, allow_unused: true);
                         for (int j = 0; j < weights.Count; j++)
                             perLogit[j].Add(grads[j] is { } g ? g.to(dtype) : torch.zeros(weights[j].shape, dtype, weights[j].device));
                     }
@@ -78,7 +79,7 @@ public sealed class PerExampleJacobians : IDisposable
     {
         var values = new double[rows * cols];
         values[i * cols + k] = 1;
-        return torch.tensor(values, new[] { rows, cols }, like.device).to(like.dtype);
+        return torch.tensor(values, new[] { rows, cols }, like.dtype, like.device);
     }
 
     public void Dispose()

@@ -1,4 +1,5 @@
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Analysis;
 
@@ -15,7 +16,7 @@ public static class Spectra
         if (matrix.dim() != 2) throw new ArgumentException($"a spectrum needs a matrix, got shape [{string.Join(", ", matrix.shape)}]", nameof(matrix));
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        return torch.linalg.svdvals(matrix.detach().to(ScalarType.Float64).cpu()).data<double>();
+        return torch.linalg.svdvals(matrix.detach().to(ScalarType.Float64).cpu()).data<double>().ToArray();
     }
 
     /// <summary>c_k = Σ_{i≤k} σ_i² / Σ_i σ_i² for k = 1..n; all zeros for a zero matrix.</summary>

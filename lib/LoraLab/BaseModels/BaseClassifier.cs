@@ -1,6 +1,8 @@
 using LoraLab.Data.Tokenization;
 using LoraLab.Models;
-using LoraLab.Torch;
+using LoraLab.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.BaseModels;
 
@@ -17,13 +19,13 @@ public static class BaseClassifier
         if (numLabels < 2) throw new ArgumentOutOfRangeException(nameof(numLabels), numLabels, "a classifier needs at least 2 labels");
         var config = baseModel.Profile.Model with { num_labels = numLabels, pad_token_id = baseModel.Tokenizer.PadId };
         torch.manual_seed(seed);
-        var classifier = new LlamaForSequenceClassification(config, device: device ?? baseModel.Model.parameters()[0].device);
+        var classifier = new LlamaForSequenceClassification(config, device: device ?? baseModel.Model.device());
         using var scope = torch.NewDisposeScope();
         var backbone = baseModel.Model.state_dict()
             .Where(kv => kv.Key.StartsWith("model."))
             .ToDictionary(kv => kv.Key, kv => kv.Value);
         var score = classifier.state_dict().Where(kv => kv.Key.StartsWith("score.")).ToDictionary(kv => kv.Key, kv => kv.Value);
-        classifier.load_state_dict(backbone.Concat(score).ToDictionary(kv => kv.Key, kv => kv.Value));
+        classifier.load_state_dict_checked(backbone.Concat(score).ToDictionary(kv => kv.Key, kv => kv.Value));
         return classifier;
     }
 

@@ -4,7 +4,8 @@ using LoraLab.Data;
 using LoraLab.Data.Tokenization;
 using LoraLab.Models;
 using LoraLab.Optim;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using LoraLab.Training;
 
 namespace LoraLab.BaseModels;
@@ -46,16 +47,16 @@ public sealed class PretrainedBase : IDisposable
         log ??= Console.Error.WriteLine;
         root ??= DataRoot.Default();
         cacheDirectory ??= TokenShardCache.DefaultDirectory();
-        device ??= torch.cuda.is_available() ? Device.CUDA : Device.CPU;
+        device ??= torch.cuda.is_available() ? torch.CUDA : torch.CPU;
 
         var data = PretrainingData.LoadOrBuild(profile, root, cacheDirectory, log);
         string key = StableHash.OfStrings(new[] { "base-model-v1", JsonSerializer.Serialize(profile), data.Tokenizer.Hash, data.Key })[..16];
         string directory = Path.Combine(cacheDirectory, "base", $"{profile.Name}-{key}");
 
-        var cached = TryLoad(directory, device.Value, log);
+        var cached = TryLoad(directory, device, log);
         if (cached is not null) return new PretrainedBase(profile, data, cached.Value.model, cached.Value.report, directory);
 
-        var (model, report) = Pretrain(profile, data, key, device.Value, log);
+        var (model, report) = Pretrain(profile, data, key, device, log);
         Save(directory, model, data.Tokenizer, report);
         return new PretrainedBase(profile, data, model, report, directory);
     }
@@ -70,7 +71,7 @@ public sealed class PretrainedBase : IDisposable
                          ?? throw new InvalidDataException("report.json is empty");
             return (HfCheckpoint.LoadCausalLM(directory, device), report);
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or JsonException or ArgumentException or TorchException)
+        catch (Exception e) when (e is IOException or InvalidDataException or JsonException or ArgumentException or System.Runtime.InteropServices.ExternalException)
         {
             log($"The cached base model in '{directory}' is unusable ({e.Message}); pretraining it again.");
             return null;
@@ -81,7 +82,7 @@ public sealed class PretrainedBase : IDisposable
     {
         log($"Pretraining the '{profile.Name}' base model on {data.Train.Length:N0} tokens ({profile.Steps} steps of {profile.BatchSize}x{profile.ContextLength}) on {device}.");
         torch.manual_seed(profile.Seed);
-        var dtype = profile.Bf16OnCuda && device.is_cuda ? ScalarType.BFloat16 : ScalarType.Float32;
+        var dtype = profile.Bf16OnCuda && device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
         var model = new LlamaForCausalLM(profile.Model, dtype, device);
         using var optimizer = new AdamW(model.parameters(), lr: profile.LearningRate, weight_decay: profile.WeightDecay, beta2: 0.95);
         var batches = new TokenWindows(data.Train, profile.ContextLength, profile.BatchSize, profile.Seed);

@@ -1,7 +1,8 @@
 using LoraLab.Data.Tokenization;
 using LoraLab.Models;
 using LoraLab.Modules;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.BaseModels;
 
@@ -33,13 +34,21 @@ public static class VerbalizerHead
     /// <summary>Sets <paramref name="classifier"/>'s score weight [labels, hidden] to the LM's output rows of <paramref name="tokens"/>.</summary>
     public static void Apply(LlamaForSequenceClassification classifier, LlamaForCausalLM lm, IReadOnlyList<int> tokens)
     {
-        var score = classifier.Child<Linear>("score").weight;
+        var score = Weight(classifier.score, "score");
         if (score.size(0) != tokens.Count)
             throw new ArgumentException($"the classifier has {score.size(0)} labels but {tokens.Count} verbalizer tokens were given", nameof(tokens));
-        var output = lm.config.tie_word_embeddings ? lm.model.embed_tokens.weight : lm.Child<Linear>("lm_head").weight;
+        var output = lm.lm_head is null ? lm.model.embed_tokens.weight! : Weight(lm.lm_head, "lm_head");
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var index = torch.tensor(tokens.Select(t => (long)t).ToArray()).to(output.device);
         score.copy_(output.index_select(0, index).to(score.dtype));
     }
+
+    // The weight of a head: a Linear, or a LoraLinear in its place.
+    private static Tensor Weight(nn.Module<Tensor, Tensor> head, string name) => head switch
+    {
+        TorchSharp.Modules.Linear linear => linear.weight,
+        Lora.LoraLinear lora => lora.weight,
+        _ => throw new ArgumentException($"'{name}' is a {head.GetType().Name}, not a Linear", nameof(head)),
+    };
 }

@@ -1,6 +1,7 @@
 using LoraLab.Models;
 using LoraLab.Modules;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Checkpoints;
 
@@ -17,7 +18,7 @@ public static class HfCheckpoint
     public static void Save(string directory, LlamaForSequenceClassification model) =>
         Save(directory, model, model.config, "LlamaForSequenceClassification");
 
-    private static void Save(string directory, Module model, LlamaConfig config, string architecture)
+    private static void Save(string directory, nn.Module model, LlamaConfig config, string architecture)
     {
         Directory.CreateDirectory(directory);
         var state = model.state_dict();
@@ -38,8 +39,8 @@ public static class HfCheckpoint
         Dictionary<string, Tensor> tensors;
         try { tensors = Safetensors.Load(weightsPath); }
         catch { model.Dispose(); throw; }
-        try { model.load_state_dict(tensors); }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or TorchException)
+        try { model.load_state_dict_checked(tensors); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.Runtime.InteropServices.ExternalException)
         {
             model.Dispose();
             throw new InvalidDataException($"{weightsPath} does not fit {configPath}: {e.Message}", e);

@@ -2,7 +2,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LoraLab.Lora;
 using LoraLab.Modules;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Checkpoints;
 
@@ -20,7 +21,7 @@ public static class PeftAdapter
     /// <summary>The adapter_config.json key that records an init PEFT cannot name.</summary>
     public const string InitRecordKey = "loralab_init";
 
-    public static void Save(string directory, Module model, LoraConfig config)
+    public static void Save(string directory, nn.Module model, LoraConfig config)
     {
         Directory.CreateDirectory(directory);
         var layers = LoraAdapters.Layers(model).ToList();
@@ -135,7 +136,7 @@ public static class PeftAdapter
 
     /// <summary>Applies the saved LoRA config to a base model and loads the adapter weights (every saved
     /// key must land on a parameter, and every LoRA factor must be in the file). Returns the config.</summary>
-    public static LoraConfig Load(string directory, Module model)
+    public static LoraConfig Load(string directory, nn.Module model)
     {
         var config = ReadConfig(directory);
         // The factors are overwritten below, so the init only matters where it changes the base: PiSSA would
@@ -157,7 +158,7 @@ public static class PeftAdapter
                 var target = own[key];
                 if (!target.shape.SequenceEqual(source.shape))
                     throw new InvalidDataException($"{weights}: adapter tensor {key} has shape [{string.Join(", ", source.shape)}], the model expects [{string.Join(", ", target.shape)}]");
-                using var converted = source.to(target.device, target.dtype);
+                using var converted = source.to(target.dtype, target.device);
                 target.copy_(converted);
             }
         }

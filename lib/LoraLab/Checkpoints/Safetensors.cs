@@ -2,7 +2,8 @@ using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Checkpoints;
 
@@ -40,7 +41,7 @@ public static class Safetensors
         {
             if (name == "__metadata__") throw new ArgumentException("'__metadata__' is reserved and cannot name a tensor");
             var t = tensors[name];
-            byte[] bytes = t.ToBytes();
+            byte[] bytes = TensorBytes.Of(t);
             header[name] = new JsonObject
             {
                 ["dtype"] = DtypeName(t.dtype),
@@ -98,7 +99,7 @@ public static class Safetensors
                 // libtorch assumes a bool is 0 or 1; any other byte gives results that depend on the kernel.
                 if (e.dtype == ScalarType.Bool && bytes.AsSpan().IndexOfAnyExcept((byte)0, (byte)1) is var bad and >= 0)
                     throw new InvalidDataException($"{where}: BOOL tensor '{e.name}' holds the byte {bytes[bad]} at element {bad} (only 0 and 1 are booleans)");
-                tensors[e.name] = torch.frombuffer(bytes, e.shape, e.dtype).DetachFromDisposeScope();
+                tensors[e.name] = TensorBytes.ToTensor(bytes, e.shape, e.dtype).DetachFromDisposeScope();
             }
         }
         catch
@@ -186,7 +187,7 @@ public static class Safetensors
         if (end < begin) throw new InvalidDataException($"{tensor} has invalid data_offsets [{begin}, {end}] (end before begin)");
 
         long bytes;
-        try { bytes = checked(shape.Aggregate(1L, (a, d) => a * d) * dtype.ElementSize()); }
+        try { bytes = checked(shape.Aggregate(1L, (a, d) => a * d) * TensorBytes.ElementSize(dtype)); }
         catch (OverflowException)
         { throw new InvalidDataException($"{tensor} of shape {ShapeText(shape)} and dtype {dtypeName} holds more bytes than a 64-bit size can count"); }
         if (bytes != end - begin)

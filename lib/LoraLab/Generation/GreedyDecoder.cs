@@ -1,7 +1,8 @@
 using LoraLab.Models;
 using LoraLab.Modules;
-using LoraLab.Torch;
-using F = LoraLab.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace LoraLab.Generation;
 
@@ -43,7 +44,7 @@ public static class GreedyDecoder
     private static Generated[] DecodeBatch(LlamaForCausalLM model, List<int[]> prompts, int maxNew, IReadOnlyCollection<int> stopTokens,
                                            Func<IReadOnlyList<int>, bool>? stopRule, int padId, int context)
     {
-        var device = model.parameters()[0].device;
+        var device = model.device();
         var sequences = prompts.Select(p => new List<int>(p)).ToArray();
         var generated = prompts.Select(_ => new List<int>()).ToArray();
         var reasons = new StopReason?[prompts.Count];
@@ -79,11 +80,9 @@ public static class GreedyDecoder
             last[b] = b * T + rows[b].Count - 1;
         }
         // Only the last positions need logits: project those hidden states alone (a quarter of a small model's cost).
-        var hidden = model.model.forward(torch.tensor(ids, new long[] { rows.Length, T }, device));
+        var hidden = model.model.forward(torch.tensor(ids, new long[] { rows.Length, T }, device: device));
         var atLast = hidden.reshape(rows.Length * T, -1).index_select(0, torch.tensor(last, device: device));
-        var logits = model.config.tie_word_embeddings
-            ? F.linear(atLast, model.model.embed_tokens.weight)
-            : model.Child<Linear>("lm_head").forward(atLast);
-        return logits.argmax(dim: 1).to(Device.CPU).data<long>().Select(v => (int)v).ToArray();
+        var logits = model.lm_head is null ? F.linear(atLast, model.model.embed_tokens.weight!) : model.lm_head.call(atLast);
+        return logits.argmax(1).cpu().data<long>().Select(v => (int)v).ToArray();
     }
 }

@@ -1,4 +1,5 @@
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Lora;
 

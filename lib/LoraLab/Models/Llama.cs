@@ -1,41 +1,44 @@
 using LoraLab.Modules;
-using LoraLab.Torch;
-using F = LoraLab.Torch.torch.nn.functional;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace LoraLab.Models;
 
 /// <summary>
 /// Causal self-attention with rotary positions; q/k/v/o projections without bias (Llama). With grouped-query
 /// attention k_proj and v_proj produce key_value_heads heads, and each is shared by key_value_groups
-/// consecutive query heads (Hugging Face's repeat_kv).
+/// consecutive query heads (Hugging Face's repeat_kv). The projections are typed Module&lt;Tensor, Tensor&gt;, so that
+/// LoRA can put a LoraLinear in their place.
 /// </summary>
-public sealed class LlamaAttention : Module
+public sealed class LlamaAttention : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
     private readonly LlamaConfig config;
+    public nn.Module<Tensor, Tensor> q_proj, k_proj, v_proj, o_proj;
 
-    public LlamaAttention(LlamaConfig config, ScalarType? dtype, Device? device)
+    public LlamaAttention(LlamaConfig config, ScalarType? dtype, Device? device) : base(nameof(LlamaAttention))
     {
         this.config = config;
         int h = config.hidden_size, kv = config.key_value_heads * config.head_dim;
-        RegisterModule("q_proj", new Linear(h, h, bias: false, dtype, device));
-        RegisterModule("k_proj", new Linear(h, kv, bias: false, dtype, device));
-        RegisterModule("v_proj", new Linear(h, kv, bias: false, dtype, device));
-        RegisterModule("o_proj", new Linear(h, h, bias: false, dtype, device));
+        q_proj = nn.Linear(h, h, hasBias: false, device, dtype);
+        k_proj = nn.Linear(h, kv, hasBias: false, device, dtype);
+        v_proj = nn.Linear(h, kv, hasBias: false, device, dtype);
+        o_proj = nn.Linear(h, h, hasBias: false, device, dtype);
+        RegisterComponents();
     }
 
-    public Tensor forward(Tensor x, Tensor cos, Tensor sin)
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)
     {
-        using var scope = torch.NewDisposeScope();
         long B = x.size(0), T = x.size(1);
         int H = config.num_attention_heads, KV = config.key_value_heads, D = config.head_dim;
         // [B, T, heads·D] -> [B, heads, T, D]
-        Tensor Heads(string proj, int heads) => Child<Linear>(proj).forward(x).view(B, T, heads, D).transpose(1, 2);
-        var q = Rotary.Apply(Heads("q_proj", H), cos, sin);
-        var k = RepeatKeyValues(Rotary.Apply(Heads("k_proj", KV), cos, sin));
-        var v = RepeatKeyValues(Heads("v_proj", KV));
-        var y = F.scaled_dot_product_attention(q, k, v, is_causal: true);
-        y = y.transpose(1, 2).contiguous().view(B, T, H * D);
-        return Child<Linear>("o_proj").forward(y).MoveToOuterDisposeScope();
+        Tensor Heads(nn.Module<Tensor, Tensor> proj, int heads) => proj.call(x).view(B, T, heads, D).transpose(1, 2);
+        var q = Rotary.Apply(Heads(q_proj, H), cos, sin);
+        var k = RepeatKeyValues(Rotary.Apply(Heads(k_proj, KV), cos, sin));
+        var v = RepeatKeyValues(Heads(v_proj, KV));
+        var y = F.scaled_dot_product_attention(q, k, v, is_casual: true);
+        return o_proj.call(y.transpose(1, 2).contiguous().view(B, T, H * D));
     }
 
     /// <summary>[B, KV, T, D] -> [B, KV·groups, T, D]: key/value head j serves query heads j·groups … j·groups + groups − 1.</summary>
@@ -49,135 +52,126 @@ public sealed class LlamaAttention : Module
 }
 
 /// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)).</summary>
-public sealed class LlamaMLP : Module
+public sealed class LlamaMLP : nn.Module<Tensor, Tensor>
 {
-    public LlamaMLP(LlamaConfig config, ScalarType? dtype, Device? device)
+    public nn.Module<Tensor, Tensor> gate_proj, up_proj, down_proj;
+
+    public LlamaMLP(LlamaConfig config, ScalarType? dtype, Device? device) : base(nameof(LlamaMLP))
     {
-        RegisterModule("gate_proj", new Linear(config.hidden_size, config.intermediate_size, bias: false, dtype, device));
-        RegisterModule("up_proj", new Linear(config.hidden_size, config.intermediate_size, bias: false, dtype, device));
-        RegisterModule("down_proj", new Linear(config.intermediate_size, config.hidden_size, bias: false, dtype, device));
+        gate_proj = nn.Linear(config.hidden_size, config.intermediate_size, hasBias: false, device, dtype);
+        up_proj = nn.Linear(config.hidden_size, config.intermediate_size, hasBias: false, device, dtype);
+        down_proj = nn.Linear(config.intermediate_size, config.hidden_size, hasBias: false, device, dtype);
+        RegisterComponents();
     }
 
-    public Tensor forward(Tensor x)
-    {
-        using var scope = torch.NewDisposeScope();
-        var gated = Child<Linear>("gate_proj").forward(x).silu() * Child<Linear>("up_proj").forward(x);
-        return Child<Linear>("down_proj").forward(gated).MoveToOuterDisposeScope();
-    }
+    public override Tensor forward(Tensor x) => down_proj.call(F.silu(gate_proj.call(x)) * up_proj.call(x));
 }
 
 /// <summary>Pre-norm transformer block: x + attn(norm(x)), then + mlp(norm(·)).</summary>
-public sealed class LlamaDecoderLayer : Module
+public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
-    public LlamaDecoderLayer(LlamaConfig config, ScalarType? dtype, Device? device)
+    public LlamaAttention self_attn;
+    public LlamaMLP mlp;
+    public RMSNorm input_layernorm, post_attention_layernorm;
+
+    public LlamaDecoderLayer(LlamaConfig config, ScalarType? dtype, Device? device) : base(nameof(LlamaDecoderLayer))
     {
-        RegisterModule("self_attn", new LlamaAttention(config, dtype, device));
-        RegisterModule("mlp", new LlamaMLP(config, dtype, device));
-        RegisterModule("input_layernorm", new RMSNorm(config.hidden_size, config.rms_norm_eps, dtype, device));
-        RegisterModule("post_attention_layernorm", new RMSNorm(config.hidden_size, config.rms_norm_eps, dtype, device));
+        self_attn = new LlamaAttention(config, dtype, device);
+        mlp = new LlamaMLP(config, dtype, device);
+        input_layernorm = new RMSNorm(config.hidden_size, config.rms_norm_eps, dtype, device);
+        post_attention_layernorm = new RMSNorm(config.hidden_size, config.rms_norm_eps, dtype, device);
+        RegisterComponents();
     }
 
-    public Tensor forward(Tensor x, Tensor cos, Tensor sin)
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)
     {
-        using var scope = torch.NewDisposeScope();
-        var h = x + Child<LlamaAttention>("self_attn").forward(Child<RMSNorm>("input_layernorm").forward(x), cos, sin);
-        var y = h + Child<LlamaMLP>("mlp").forward(Child<RMSNorm>("post_attention_layernorm").forward(h));
-        return y.MoveToOuterDisposeScope();
+        var h = x + self_attn.call(input_layernorm.call(x), cos, sin);
+        return h + mlp.call(post_attention_layernorm.call(h));
     }
 }
 
 /// <summary>The backbone (Hugging Face's LlamaModel): embeddings, blocks, final norm; returns hidden states [B, T, C].</summary>
-public sealed class LlamaModel : Module
+public sealed class LlamaModel : nn.Module<Tensor, Tensor>
 {
     public LlamaConfig config { get; }
+    public Embedding embed_tokens;
+    public ModuleList<LlamaDecoderLayer> layers;
+    public RMSNorm norm;
 
-    public LlamaModel(LlamaConfig config, ScalarType? dtype = null, Device? device = null)
+    public LlamaModel(LlamaConfig config, ScalarType? dtype = null, Device? device = null) : base(nameof(LlamaModel))
     {
         config.Validate();
         this.config = config;
-        RegisterModule("embed_tokens", new Embedding(config.vocab_size, config.hidden_size, config.initializer_range, dtype, device));
-        RegisterModule("layers", new ModuleList<LlamaDecoderLayer>(
-            Enumerable.Range(0, config.num_hidden_layers).Select(_ => new LlamaDecoderLayer(config, dtype, device))));
-        RegisterModule("norm", new RMSNorm(config.hidden_size, config.rms_norm_eps, dtype, device));
+        embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size, device: device, dtype: dtype);
+        layers = nn.ModuleList(Enumerable.Range(0, config.num_hidden_layers).Select(_ => new LlamaDecoderLayer(config, dtype, device)).ToArray());
+        norm = new RMSNorm(config.hidden_size, config.rms_norm_eps, dtype, device);
+        RegisterComponents();
     }
 
-    public Embedding embed_tokens => Child<Embedding>("embed_tokens");
-
-    public Tensor forward(Tensor input_ids)
+    public override Tensor forward(Tensor input_ids)
     {
         if (input_ids.dim() != 2) throw new ArgumentException($"input_ids must be [batch, time], got {input_ids.dim()} dimensions", nameof(input_ids));
         long T = input_ids.size(1);
         if (T > config.max_position_embeddings)
             throw new ArgumentException($"sequence length {T} exceeds max_position_embeddings {config.max_position_embeddings}", nameof(input_ids));
-        using var scope = torch.NewDisposeScope();
-        var x = embed_tokens.forward(input_ids);
+        var x = embed_tokens.call(input_ids);
         var (cos, sin) = Rotary.Tables(T, config.head_dim, config.rope_theta, x.dtype, x.device);
-        var layers = Child<ModuleList<LlamaDecoderLayer>>("layers");
-        for (int i = 0; i < layers.Count; i++) x = layers[i].forward(x, cos, sin);
-        return Child<RMSNorm>("norm").forward(x).MoveToOuterDisposeScope();
+        foreach (var layer in layers) x = layer.call(x, cos, sin);
+        return norm.call(x);
     }
 }
 
 /// <summary>
-/// A Llama causal language model with Hugging Face's parameter names (model.…, lm_head.weight).
-/// Linear layers and embeddings start at N(0, initializer_range²) as in transformers. With tied
-/// embeddings there is no lm_head parameter: the logits use model.embed_tokens.weight (and the
-/// checkpoint, as Hugging Face's, holds no lm_head.weight).
+/// A Llama causal language model with Hugging Face's parameter names (model.…, lm_head.weight). Linear layers and
+/// embeddings start at N(0, initializer_range²) as in transformers. With tied embeddings there is no lm_head
+/// parameter: the logits use model.embed_tokens.weight (and the checkpoint, as Hugging Face's, holds no lm_head.weight).
 /// </summary>
-public sealed class LlamaForCausalLM : Module
+public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>
 {
     public LlamaConfig config { get; }
+    public LlamaModel model;
+    public nn.Module<Tensor, Tensor>? lm_head;
 
-    public LlamaForCausalLM(LlamaConfig config, ScalarType? dtype = null, Device? device = null)
+    public LlamaForCausalLM(LlamaConfig config, ScalarType? dtype = null, Device? device = null) : base(nameof(LlamaForCausalLM))
     {
         this.config = config;
-        RegisterModule("model", new LlamaModel(config, dtype, device));
-        if (!config.tie_word_embeddings)
-            RegisterModule("lm_head", new Linear(config.hidden_size, config.vocab_size, bias: false, dtype, device));
+        model = new LlamaModel(config, dtype, device);
+        if (!config.tie_word_embeddings) lm_head = nn.Linear(config.hidden_size, config.vocab_size, hasBias: false, device, dtype);
+        RegisterComponents();
         LlamaInit.Normal(this, config.initializer_range);
     }
 
-    public LlamaModel model => Child<LlamaModel>("model");
-
     /// <summary>Logits [B, T, vocab] for input_ids [B, T] (int64).</summary>
-    public Tensor forward(Tensor input_ids)
+    public override Tensor forward(Tensor input_ids)
     {
-        using var scope = torch.NewDisposeScope();
-        var h = model.forward(input_ids);
-        var logits = config.tie_word_embeddings
-            ? F.linear(h, model.embed_tokens.weight)
-            : Child<Linear>("lm_head").forward(h);
-        return logits.MoveToOuterDisposeScope();
+        var h = model.call(input_ids);
+        return lm_head is null ? F.linear(h, model.embed_tokens.weight!) : lm_head.call(h);
     }
 
-    /// <summary>Next-token cross entropy: position t predicts labels[t+1]; labels equal to ignore_index are skipped.</summary>
+    /// <summary>Next-token cross entropy: position t predicts labels[t+1]; labels equal to ignore_index are skipped.
+    /// On bf16/fp16 logits the loss is computed in float32 (<see cref="CrossEntropyFp32"/>).</summary>
     public static Tensor Loss(Tensor logits, Tensor labels, long ignore_index = -100)
     {
-        using var scope = torch.NewDisposeScope();
         long T = logits.size(1), V = logits.size(2);
         var predictions = logits.narrow(1, 0, T - 1).reshape(-1, V);
         var targets = labels.narrow(1, 1, T - 1).reshape(-1);
-        return F.cross_entropy(predictions, targets, ignore_index: ignore_index).MoveToOuterDisposeScope();
+        return CrossEntropyFp32.Loss(predictions, targets, ignore_index);
     }
 
     /// <summary>forward + Loss with labels = input_ids.</summary>
-    public Tensor Loss(Tensor input_ids, long ignore_index = -100)
-    {
-        using var scope = torch.NewDisposeScope();
-        return Loss(forward(input_ids), input_ids, ignore_index).MoveToOuterDisposeScope();
-    }
+    public Tensor Loss(Tensor input_ids, long ignore_index = -100) => Loss(forward(input_ids), input_ids, ignore_index);
 }
 
 /// <summary>Hugging Face's LlamaPreTrainedModel initialization: every Linear and Embedding weight ~ N(0, std²), biases 0; norms stay 1.</summary>
 internal static class LlamaInit
 {
-    public static void Normal(Module root, double std)
+    public static void Normal(nn.Module root, double std)
     {
         using var _ = torch.no_grad();
-        foreach (var (_, m) in root.named_modules())
+        foreach (var (_, m) in root.named_modules_and_self())
         {
             if (m is Linear linear) { linear.weight.normal_(0, std); linear.bias?.zero_(); }
-            else if (m is Embedding embedding) embedding.weight.normal_(0, std);
+            else if (m is Embedding embedding) embedding.weight!.normal_(0, std);
         }
     }
 }

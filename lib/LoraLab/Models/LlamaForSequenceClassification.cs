@@ -1,6 +1,6 @@
-using LoraLab.Modules;
-using LoraLab.Torch;
-using F = LoraLab.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace LoraLab.Models;
 
@@ -9,25 +9,25 @@ namespace LoraLab.Models;
 /// LlamaForSequenceClassification: the logits of a sequence are those at its last non-pad token
 /// (the last position when the config has no pad_token_id).
 /// </summary>
-public sealed class LlamaForSequenceClassification : Module
+public sealed class LlamaForSequenceClassification : nn.Module<Tensor, Tensor>
 {
     public LlamaConfig config { get; }
+    public LlamaModel model;
+    public nn.Module<Tensor, Tensor> score;
 
-    public LlamaForSequenceClassification(LlamaConfig config, ScalarType? dtype = null, Device? device = null)
+    public LlamaForSequenceClassification(LlamaConfig config, ScalarType? dtype = null, Device? device = null) : base(nameof(LlamaForSequenceClassification))
     {
         this.config = config;
-        RegisterModule("model", new LlamaModel(config, dtype, device));
-        RegisterModule("score", new Linear(config.hidden_size, config.num_labels, bias: false, dtype, device));
+        model = new LlamaModel(config, dtype, device);
+        score = nn.Linear(config.hidden_size, config.num_labels, hasBias: false, device, dtype);
+        RegisterComponents();
         LlamaInit.Normal(this, config.initializer_range);
     }
 
-    public LlamaModel model => Child<LlamaModel>("model");
-
     /// <summary>Class logits [B, num_labels].</summary>
-    public Tensor forward(Tensor input_ids)
+    public override Tensor forward(Tensor input_ids)
     {
-        using var scope = torch.NewDisposeScope();
-        var logits = Child<Linear>("score").forward(model.forward(input_ids));     // [B, T, L]
+        var logits = score.call(model.call(input_ids));     // [B, T, L]
         long B = logits.size(0), T = logits.size(1), L = logits.size(2);
         Tensor last;
         if (config.pad_token_id is { } pad)
@@ -39,7 +39,7 @@ public sealed class LlamaForSequenceClassification : Module
         }
         else last = torch.full(new[] { B }, T - 1, ScalarType.Int64, input_ids.device);
         var index = last.view(B, 1, 1).expand(B, 1, L);
-        return logits.gather(1, index).squeeze(1).MoveToOuterDisposeScope();
+        return logits.gather(1, index).squeeze(1);
     }
 
     public static Tensor Loss(Tensor logits, Tensor labels) => F.cross_entropy(logits, labels);

@@ -1,4 +1,5 @@
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Models;
 
@@ -24,18 +25,9 @@ public static class Rotary
     public static Tensor RotateHalf(Tensor x)
     {
         long half = x.size(-1) / 2;
-        using var x1 = x.narrow(-1, 0, half);
-        using var x2 = x.narrow(-1, half, half);
-        using var minus = x2.neg();
-        return torch.cat(new[] { minus, x1 }, -1);
+        return torch.cat(new[] { x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half) }, -1);
     }
 
     /// <summary>x: [B, H, T, d]; cos, sin: [T, d].</summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
-    {
-        using var rotated = RotateHalf(x);
-        using var a = x * cos;
-        using var b = rotated * sin;
-        return a + b;
-    }
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => x * cos + RotateHalf(x) * sin;
 }

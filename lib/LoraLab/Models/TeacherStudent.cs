@@ -1,5 +1,6 @@
-using LoraLab.Modules;
-using LoraLab.Torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace LoraLab.Models;
 
@@ -8,29 +9,29 @@ namespace LoraLab.Models;
 /// W: n×n (the layer LoRA adapts), W_out: 1×n, φ = ReLU, no biases. Modules are named w_in,
 /// hidden and w_out, so LoRA targets "hidden". Standard initialization: entries ~ N(0, 1/fan_in).
 /// </summary>
-public sealed class ToyMlp : Module
+public sealed class ToyMlp : nn.Module<Tensor, Tensor>
 {
-    public ToyMlp(int d, int n, ScalarType? dtype = null, Device? device = null)
+    public nn.Module<Tensor, Tensor> w_in, hidden, w_out;
+
+    public ToyMlp(int d, int n, ScalarType? dtype = null, Device? device = null) : base(nameof(ToyMlp))
     {
-        RegisterModule("w_in", new Linear(d, n, bias: false, dtype, device));
-        RegisterModule("hidden", new Linear(n, n, bias: false, dtype, device));
-        RegisterModule("w_out", new Linear(n, 1, bias: false, dtype, device));
-        using var _ = torch.no_grad();
-        Child<Linear>("w_in").weight.normal_(0, 1 / Math.Sqrt(d));
-        Child<Linear>("hidden").weight.normal_(0, 1 / Math.Sqrt(n));
-        Child<Linear>("w_out").weight.normal_(0, 1 / Math.Sqrt(n));
+        w_in = Layer(d, n, dtype, device);
+        hidden = Layer(n, n, dtype, device);
+        w_out = Layer(n, 1, dtype, device);
+        RegisterComponents();
     }
 
-    public Linear hidden => Child<Linear>("hidden");
+    // Entries ~ N(0, 1/fan_in).
+    private static Linear Layer(int fanIn, int fanOut, ScalarType? dtype, Device? device)
+    {
+        var layer = nn.Linear(fanIn, fanOut, hasBias: false, device, dtype);
+        using var _ = torch.no_grad();
+        layer.weight.normal_(0, 1 / Math.Sqrt(fanIn));
+        return layer;
+    }
 
     /// <summary>x: [N, d] → [N, 1].</summary>
-    public Tensor forward(Tensor x)
-    {
-        using var scope = torch.NewDisposeScope();
-        var h = Child<Linear>("w_in").forward(x).relu();
-        h = hidden.forward(h).relu();
-        return Child<Linear>("w_out").forward(h).MoveToOuterDisposeScope();
-    }
+    public override Tensor forward(Tensor x) => w_out.call(hidden.call(w_in.call(x).relu()).relu());
 }
 
 /// <summary>
@@ -63,7 +64,7 @@ public sealed class TeacherStudentTask : IDisposable
             var u = torch.randn(new long[] { n, rank }, dtype);
             var v = torch.randn(new long[] { n, rank }, dtype);
             delta = (u.matmul(v.T) * (scale / n)).DetachFromDisposeScope();
-            teacher.hidden.weight.add_(delta);
+            ((Linear)teacher.hidden).weight.add_(delta);
             x_train = torch.randn(new long[] { n_train, d }, dtype).DetachFromDisposeScope();
             x_test = torch.randn(new long[] { n_test, d }, dtype).DetachFromDisposeScope();
             y_train = teacher.forward(x_train).DetachFromDisposeScope();

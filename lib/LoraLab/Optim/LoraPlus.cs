@@ -1,5 +1,6 @@
 using LoraLab.Modules;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Optim;
 
@@ -17,7 +18,7 @@ namespace LoraLab.Optim;
 /// </summary>
 public static class LoraPlus
 {
-    public static List<ParamGroup> ParamGroups(Module model, double lr, double lr_ratio = 16, double weight_decay = 0, bool boost_1d = false)
+    public static List<ParamGroup> ParamGroups(nn.Module model, double lr, double lr_ratio = 16, double weight_decay = 0, bool boost_1d = false)
     {
         if (!(lr_ratio > 0)) throw new ArgumentException($"lr_ratio must be positive, got {lr_ratio}", nameof(lr_ratio));
         var a = new List<Tensor>();

@@ -1,37 +1,20 @@
-using LoraLab.Torch;
+using LoraLab.Lora;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Optim;
 
-/// <summary>Parameters updated with one learning rate and weight decay. lr is what the next step
-/// uses; base_lr is the peak a schedule scales (Optimizer.SetSchedule sets lr = base_lr · factor).</summary>
-public sealed class ParamGroup
-{
-    public ParamGroup(IEnumerable<Tensor> parameters, double lr, double weight_decay = 0, string name = "")
-    {
-        if (!(lr >= 0)) throw new ArgumentException($"learning rate must be non-negative, got {lr}", nameof(lr));
-        if (!(weight_decay >= 0)) throw new ArgumentException($"weight decay must be non-negative, got {weight_decay}", nameof(weight_decay));
-        this.parameters = parameters.ToList();
-        this.lr = base_lr = lr;
-        this.weight_decay = weight_decay;
-        this.name = name;
-    }
-
-    public IReadOnlyList<Tensor> parameters { get; }
-    public double lr { get; set; }
-    public double base_lr { get; }
-    public double weight_decay { get; set; }
-    public string name { get; }
-
-    public override string ToString() => $"{(name.Length > 0 ? name : "group")}: {parameters.Count} tensors, lr={lr:G4}, weight_decay={weight_decay:G4}";
-}
-
 /// <summary>
-/// The optimizer protocol, as torch.optim: zero_grad(), step(). Each group's update is one native
-/// call (torch.optim_kernels). State tensors are detached from dispose scopes, so a step inside a
-/// training loop's scope never frees them; Dispose releases them.
+/// The optimizer protocol, as torch.optim: zero_grad(), step(). Each group's parameters live in flat buffers (one per
+/// dtype and device, see <see cref="FlatBuffer"/>), so a step is a constant number of operations per buffer, however
+/// many parameters there are, and zero_grad clears one gradient buffer. State tensors are owned by the optimizer
+/// (outside every dispose scope); Dispose releases them. State is float32 for bf16/fp16 parameters, as mixed-precision
+/// training keeps it, and so is the master copy of those parameters that the updates go to.
 /// </summary>
 public abstract class Optimizer : IDisposable
 {
+    private readonly List<(ParamGroup group, FlatBuffer buffer)> buckets = new();
+
     protected Optimizer(IEnumerable<ParamGroup> groups)
     {
         param_groups = groups.ToList();
@@ -40,6 +23,9 @@ public abstract class Optimizer : IDisposable
         foreach (var g in param_groups)
             foreach (var p in g.parameters)
                 if (!seen.Add(p)) throw new ArgumentException("a parameter appears in more than one group", nameof(groups));
+        foreach (var g in param_groups)
+            foreach (var sameKind in g.parameters.GroupBy(p => (p.dtype, p.device.ToString())))
+                buckets.Add((g, new FlatBuffer(sameKind.ToList())));
     }
 
     public IReadOnlyList<ParamGroup> param_groups { get; }
@@ -47,20 +33,64 @@ public abstract class Optimizer : IDisposable
     /// <summary>Steps taken so far.</summary>
     public long step_count { get; private set; }
 
-    /// <summary>Sets every gradient to null (PyTorch's zero_grad(set_to_none=True)): the next backward allocates fresh ones.</summary>
+    /// <summary>The flat buffers with their groups, in group order: what a subclass allocates its state for.</summary>
+    internal IReadOnlyList<(ParamGroup group, FlatBuffer buffer)> Buckets => buckets;
+
+    /// <summary>Zeroes every gradient in place (one operation per buffer). The gradients stay views of the optimizer's
+    /// buffer, which backward accumulates into: unlike PyTorch's default, they are not set to null.</summary>
     public void zero_grad()
     {
-        foreach (var g in param_groups)
-            foreach (var p in g.parameters) p.grad = null;
+        foreach (var (_, buffer) in buckets) buffer.ZeroGrad();
     }
 
     public void step()
     {
-        for (int i = 0; i < param_groups.Count; i++) Step(i, param_groups[i]);
+        if (step_count == 0) LoraAdapters.CheckHookedLayersRan(param_groups.SelectMany(g => g.parameters));
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        for (int i = 0; i < buckets.Count; i++)
+        {
+            var (group, buffer) = buckets[i];
+            var missing = buffer.GatherGradients();
+            var untouched = Keep(buffer, i, missing);
+            Update(i, group, buffer);
+            Restore(buffer, i, missing, untouched);
+            buffer.WriteBack();
+        }
         step_count++;
     }
 
-    protected abstract void Step(int index, ParamGroup group);
+    /// <summary>Updates bucket <paramref name="index"/>: buffer.weights from buffer.GradientForUpdate(), with the state
+    /// the subclass keeps for that bucket.</summary>
+    internal abstract void Update(int index, ParamGroup group, FlatBuffer buffer);
+
+    /// <summary>The state tensors of bucket <paramref name="index"/> (moments, momentum), in the buffer's layout.</summary>
+    internal abstract IEnumerable<Tensor> StateOf(int index);
+
+    // A parameter without a gradient is left as it was, as PyTorch's optimizers skip it: its slices of the weights and
+    // of the state are saved before the update and put back after (rare: a parameter the forward pass did not use).
+    private List<Tensor> Keep(FlatBuffer buffer, int index, List<int> missing)
+    {
+        var kept = new List<Tensor>();
+        foreach (int p in missing)
+            foreach (var flat in StateOf(index).Prepend(buffer.weights))
+            {
+                var (offset, numel) = buffer.Range(p);
+                kept.Add(flat.narrow(0, offset, numel).clone());
+            }
+        return kept;
+    }
+
+    private void Restore(FlatBuffer buffer, int index, List<int> missing, List<Tensor> kept)
+    {
+        int k = 0;
+        foreach (int p in missing)
+            foreach (var flat in StateOf(index).Prepend(buffer.weights))
+            {
+                var (offset, numel) = buffer.Range(p);
+                flat.narrow(0, offset, numel).copy_(kept[k++]);
+            }
+    }
 
     /// <summary>Sets each group's lr to base_lr · factor (a schedule's value for this step).</summary>
     public void SetLrFactor(double factor)
@@ -68,33 +98,25 @@ public abstract class Optimizer : IDisposable
         foreach (var g in param_groups) g.lr = g.base_lr * factor;
     }
 
-    /// <summary>Clips all gradients of all groups to a global 2-norm of max_norm; returns the norm before clipping.</summary>
-    public double clip_grad_norm_(double max_norm) => ClipGradNorm(param_groups.SelectMany(g => g.parameters).ToList(), max_norm);
-
-    public static double ClipGradNorm(IReadOnlyList<Tensor> parameters, double max_norm) => torch.optim_kernels.clip_grad_norm_(parameters, max_norm);
-
-    /// <summary>How each step is computed (see OptimizerImpl): Auto uses libtorch's fused or multi-tensor
-    /// kernels where they apply. LastImpl is what the latest step ran.</summary>
-    public OptimizerImpl impl { get; set; } = OptimizerImpl.Auto;
-    public OptimizerImpl LastImpl { get; protected set; } = OptimizerImpl.Auto;
-
-    /// <summary>A zero tensor shaped like p, owned by the optimizer (outside every dispose scope). The state of a
-    /// bf16/fp16 parameter is float32 (as mixed-precision training keeps it): its moments would otherwise
-    /// round away small gradients, and the update is then computed in float32 and rounded once into p.</summary>
-    protected static Tensor State(Tensor p)
+    /// <summary>Scales all gradients of all groups to a global 2-norm of at most max_norm, as torch.nn.utils.clip_grad_norm_
+    /// (coefficient max_norm / (norm + 1e-6), clamped to 1); returns the norm before clipping.</summary>
+    public double clip_grad_norm_(double max_norm)
     {
-        using var _ = torch.no_grad();
-        return torch.zeros(p.shape, StateDtype(p.dtype), p.device).DetachFromDisposeScope();
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        foreach (var (_, buffer) in buckets) buffer.GatherGradients();
+        var squares = buckets.Select(b => b.buffer.grad.to(ScalarType.Float64).square().sum()).ToList();
+        var total = torch.stack(squares).sum().sqrt();
+        var coefficient = (max_norm / (total + 1e-6)).clamp_max(1.0);
+        foreach (var (_, buffer) in buckets) buffer.grad.mul_(coefficient.to(buffer.grad.dtype));
+        return total.ToDouble();
     }
-
-    public static ScalarType StateDtype(ScalarType parameter) =>
-        parameter is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : parameter;
-
-    protected abstract IEnumerable<Tensor> StateTensors();
 
     public void Dispose()
     {
-        foreach (var t in StateTensors()) t.Dispose();
+        for (int i = 0; i < buckets.Count; i++)
+            foreach (var t in StateOf(i)) t.Dispose();
+        foreach (var (_, buffer) in buckets) buffer.Dispose();
         GC.SuppressFinalize(this);
     }
 }

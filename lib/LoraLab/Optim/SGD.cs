@@ -1,4 +1,5 @@
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Optim;
 
@@ -10,24 +11,36 @@ public sealed class SGD : Optimizer
 {
     private readonly double momentum, dampening;
     private readonly bool nesterov;
-    private readonly List<(Tensor?[] buffers, int[] started)> state = new();
+    private readonly List<Tensor?> buffers = new();
+    private readonly List<bool> started = new();
 
     public SGD(IEnumerable<ParamGroup> groups, double momentum = 0, double dampening = 0, bool nesterov = false) : base(groups)
     {
         if (nesterov && (momentum <= 0 || dampening != 0)) throw new ArgumentException("Nesterov momentum needs momentum > 0 and no dampening", nameof(nesterov));
         (this.momentum, this.dampening, this.nesterov) = (momentum, dampening, nesterov);
-        foreach (var g in param_groups)
-            state.Add((g.parameters.Select(p => momentum != 0 ? State(p) : null).ToArray(), new int[g.parameters.Count]));
+        foreach (var (_, buffer) in Buckets)
+        {
+            buffers.Add(momentum != 0 ? buffer.NewState() : null);
+            started.Add(false);
+        }
     }
 
     public SGD(IEnumerable<Tensor> parameters, double lr, double momentum = 0, double weight_decay = 0, bool nesterov = false)
         : this(new[] { new ParamGroup(parameters, lr, weight_decay) }, momentum, 0, nesterov) { }
 
-    protected override void Step(int index, ParamGroup group)
+    internal override void Update(int index, ParamGroup group, FlatBuffer buffer)
     {
-        var (buffers, started) = state[index];
-        torch.optim_kernels.sgd_(group.parameters, buffers, started, group.lr, momentum, dampening, group.weight_decay, nesterov);
+        var (w, d) = (buffer.weights, buffer.GradientForUpdate());
+        if (group.weight_decay != 0) d = d.add(w, group.weight_decay);
+        if (buffers[index] is { } buf)
+        {
+            if (!started[index]) buf.copy_(d);
+            else buf.mul_(momentum).add_(d, 1 - dampening);
+            started[index] = true;
+            d = nesterov ? d.add(buf, momentum) : buf;
+        }
+        w.add_(d, -group.lr);
     }
 
-    protected override IEnumerable<Tensor> StateTensors() => state.SelectMany(s => s.buffers).OfType<Tensor>();
+    internal override IEnumerable<Tensor> StateOf(int index) => buffers[index] is { } b ? new[] { b } : Array.Empty<Tensor>();
 }

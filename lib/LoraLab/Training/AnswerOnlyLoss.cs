@@ -1,5 +1,7 @@
 using LoraLab.Models;
-using LoraLab.Torch;
+using LoraLab.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Training;
 
@@ -51,7 +53,7 @@ public static class AnswerOnlyLoss
             answerTokens += completion.Length;
         }
         var shape = new long[] { examples.Count, T };
-        return new MaskedBatch(torch.tensor(ids, shape, device), torch.tensor(labels, shape, device), answerTokens);
+        return new MaskedBatch(torch.tensor(ids, shape, device: device), torch.tensor(labels, shape, device: device), answerTokens);
     }
 
     /// <summary>Mean next-token loss over the answer tokens of the batch (a scalar with a graph, for training).</summary>
@@ -68,7 +70,7 @@ public static class AnswerOnlyLoss
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1");
         return model.Evaluating(() =>
         {
-            var device = model.parameters()[0].device;
+            var device = model.device();
             double sum = 0;
             long tokens = 0;
             for (int first = 0; first < examples.Count; first += batchSize)

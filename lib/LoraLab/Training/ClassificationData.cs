@@ -1,6 +1,7 @@
 using LoraLab.Data;
 using LoraLab.Data.Tokenization;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Training;
 

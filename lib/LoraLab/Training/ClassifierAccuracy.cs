@@ -1,5 +1,7 @@
 using LoraLab.Models;
-using LoraLab.Torch;
+using LoraLab.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Training;
 
@@ -20,7 +22,7 @@ public static class ClassifierAccuracy
     public static AccuracyCount Of(LlamaForSequenceClassification model, ClassificationData data, EncodedSplit split, int batchSize = 64)
     {
         if (split.Count == 0) return new AccuracyCount(0, 0);
-        var device = model.parameters()[0].device;
+        var device = model.device();
         int majority = split.Labels.GroupBy(l => l).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
         return model.Evaluating(() =>
         {
@@ -30,7 +32,7 @@ public static class ClassifierAccuracy
                 using var scope = torch.NewDisposeScope();
                 var indices = Enumerable.Range(first, Math.Min(batchSize, split.Count - first)).ToList();
                 var (ids, _) = data.Batch(split, indices, device);
-                var logits = model.forward(ids).to(ScalarType.Float32).cpu().data<float>();
+                var logits = model.forward(ids).to(ScalarType.Float32).cpu().data<float>().ToArray();
                 int labels = (int)(logits.Length / indices.Count);
                 for (int i = 0; i < indices.Count; i++)
                 {

@@ -1,5 +1,7 @@
 using LoraLab.Models;
-using LoraLab.Torch;
+using LoraLab.Modules;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Training;
 
@@ -32,7 +34,7 @@ public static class HeldOutLoss
         var stream = tokens.AsSpan(0, windows * contextLength).ToArray();
         return model.Evaluating(() =>
         {
-            var device = model.parameters()[0].device;
+            var device = model.device();
             double sum = 0;
             long predictions = 0;
             foreach (var batch in TokenWindows.Sequential(stream, contextLength, batchSize))

@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using LoraLab.Modules;
 using LoraLab.Optim;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LoraLab.Training;
 
@@ -19,7 +20,7 @@ public static class Trainer
     /// <param name="microBatchLoss">the loss of micro-batch <c>micro</c> of step <c>step</c> (steps count from 1)</param>
     /// <param name="evaluate">an evaluation loss (called under no_grad, in eval mode), or null</param>
     /// <param name="onStep">adds custom metrics after each step (e.g. LoRA feature norms)</param>
-    public static TrainingResult Run(Module model, Optimizer optimizer, Schedule schedule,
+    public static TrainingResult Run(nn.Module model, Optimizer optimizer, Schedule schedule,
                                      Func<long, int, MicroBatchLoss> microBatchLoss, TrainerOptions options,
                                      Func<double>? evaluate = null, Action<long, IDictionary<string, double>>? onStep = null)
     {
@@ -28,7 +29,7 @@ public static class Trainer
             report => Loop(model, optimizer, schedule, microBatchLoss, options, evaluate, onStep, report));
     }
 
-    private static TrainingResult Loop(Module model, Optimizer optimizer, Schedule schedule, Func<long, int, MicroBatchLoss> microBatchLoss,
+    private static TrainingResult Loop(nn.Module model, Optimizer optimizer, Schedule schedule, Func<long, int, MicroBatchLoss> microBatchLoss,
                                        TrainerOptions options, Func<double>? evaluate, Action<long, IDictionary<string, double>>? onStep, StepReport report)
     {
         var metrics = new List<(long, string, double)>();
@@ -74,7 +75,7 @@ public static class Trainer
     }
 
     // Gradients of the mean loss over the step's micro-batches, then one optimizer step.
-    private static (double loss, long tokens) TrainStep(Module model, Optimizer optimizer, long step,
+    private static (double loss, long tokens) TrainStep(nn.Module model, Optimizer optimizer, long step,
                                                         Func<long, int, MicroBatchLoss> microBatchLoss, TrainerOptions options)
     {
         model.train();
@@ -94,7 +95,7 @@ public static class Trainer
         return (total / options.GradientAccumulation, tokens);
     }
 
-    private static double Evaluate(Module model, Func<double> evaluate)
+    private static double Evaluate(nn.Module model, Func<double> evaluate)
     {
         model.eval();
         try

@@ -1,0 +1,119 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace LoraLab;
+
+/// <summary>TorchSharp's native library could not be loaded: the message says which file, and what it lacks.</summary>
+public sealed class TorchRuntimeException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Loads TorchSharp's native library (libLibTorchSharp, and libtorch through it) before TorchSharp's first call, so that
+/// a library that cannot load is reported with the loader's own reason (a missing file, a missing GLIBCXX version)
+/// instead of TorchSharp's bare TypeInitializationException; and sets libtorch's intra-op thread count on purpose.
+/// Runs once, when LoraLab is first used (a module initializer), and again harmlessly from <see cref="EnsureLoaded"/>.
+/// </summary>
+public static class TorchRuntime
+{
+    /// <summary>Names a libLibTorchSharp to load instead of the one beside TorchSharp.dll: one built against another
+    /// libtorch (a Python install of PyTorch with CUDA, as on the GPU machine).</summary>
+    public const string LibraryVariable = "LORALAB_LIBTORCHSHARP";
+
+    /// <summary>libtorch's intra-op threads; unset, LoraLab uses <see cref="DefaultThreads"/>.</summary>
+    public const string ThreadsVariable = "LORALAB_THREADS";
+
+    private static readonly object gate = new();
+    private static string? loadedFrom;
+    private static TorchRuntimeException? failure;
+
+    [ModuleInitializer]
+    [SuppressMessage("Usage", "CA2255", Justification = "LoraLab cannot run without libtorch: load it, or say why not, before any LoraLab code runs")]
+    internal static void Initialize() => EnsureLoaded();
+
+    /// <summary>The file the native library was loaded from.</summary>
+    public static string LoadedFrom => EnsureLoaded();
+
+    /// <summary>Loads the native library once; throws <see cref="TorchRuntimeException"/> (every time) if it cannot.</summary>
+    public static string EnsureLoaded()
+    {
+        lock (gate)
+        {
+            if (loadedFrom is not null) return loadedFrom;
+            if (failure is not null) throw failure;
+            try
+            {
+                loadedFrom = Load();
+                torch.set_num_threads(Threads());
+                return loadedFrom;
+            }
+            catch (TorchRuntimeException e)
+            {
+                failure = e;
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The default intra-op thread count: the machine's cores, at most 8. libtorch parallelizes each large operation
+    /// across them; small operations stay on one thread whatever the setting. Sweeps that run several workers give each
+    /// its share (set LORALAB_THREADS per worker).
+    /// </summary>
+    public static int DefaultThreads => Math.Clamp(Environment.ProcessorCount, 1, 8);
+
+    private static int Threads()
+    {
+        string? text = Environment.GetEnvironmentVariable(ThreadsVariable);
+        if (string.IsNullOrWhiteSpace(text)) return DefaultThreads;
+        return int.TryParse(text, out int n) && n >= 1
+            ? n
+            : throw new TorchRuntimeException($"{ThreadsVariable}={text} is not a thread count (a whole number, 1 or more)");
+    }
+
+    private static string Load()
+    {
+        string? explicitPath = Environment.GetEnvironmentVariable(LibraryVariable);
+        string path = !string.IsNullOrWhiteSpace(explicitPath)
+            ? Path.GetFullPath(explicitPath)
+            : Path.Combine(Path.GetDirectoryName(typeof(torch).Assembly.Location) ?? AppContext.BaseDirectory, NativeName);
+        if (!File.Exists(path))
+            throw new TorchRuntimeException(
+                explicitPath is not null
+                    ? $"{LibraryVariable} names {path}, which does not exist"
+                    : $"TorchSharp's native library {path} is missing: the build output lacks the libtorch package " +
+                      "(reference TorchSharp-cpu, or set TorchSharpBackend; see docs/torchsharp.md)");
+        try { NativeLibrary.Load(path); }
+        catch (DllNotFoundException e) { throw new TorchRuntimeException(Explain(path, e.Message), e); }
+        catch (BadImageFormatException e) { throw new TorchRuntimeException($"{path} is not a native library for this machine ({RuntimeInformation.ProcessArchitecture}): {e.Message}", e); }
+        try { torch.InitializeDeviceType(DeviceType.CPU); }
+        catch (Exception e) when (e is TypeInitializationException or NotSupportedException or ExternalException)
+        {
+            throw new TorchRuntimeException($"{path} loaded, but TorchSharp could not start on it: {Innermost(e).Message}", e);
+        }
+        return path;
+    }
+
+    private static string NativeName =>
+        OperatingSystem.IsWindows() ? "LibTorchSharp.dll" : OperatingSystem.IsMacOS() ? "libLibTorchSharp.dylib" : "libLibTorchSharp.so";
+
+    /// <summary>The loader's reason, plus what to do about the usual ones.</summary>
+    internal static string Explain(string path, string loaderMessage)
+    {
+        string reason = loaderMessage.Trim();
+        string advice = reason.Contains("GLIBCXX_") || reason.Contains("CXXABI_")
+            ? " This system's libstdc++ is older than the one TorchSharp was built with. The build marks the one known-harmless " +
+              "such need weak when it copies the library (build/ElfVersionNeeds.cs); a need it did not mark is a real one: " +
+              "rebuild (./lab build) to let it check again, or install a newer libstdc++ (GCC 13 or later)."
+            : reason.Contains("cannot open shared object file")
+                ? " A library it depends on is missing from the build output or the system; the name is above."
+                : "";
+        return $"TorchSharp's native library could not be loaded from {path}: {reason}.{advice}";
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e;
+    }
+}
