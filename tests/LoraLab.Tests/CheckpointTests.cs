@@ -4,7 +4,9 @@ using System.Text.Json.Nodes;
 using LoraLab.Checkpoints;
 using LoraLab.Lora;
 using LoraLab.Models;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using LoraLab.Modules;
 
 namespace LoraLab.Tests;
 
@@ -29,7 +31,7 @@ public class CheckpointTests
         Assert.Equal(dtype, loaded["a.weight"].dtype);
         Assert.Equal(new long[] { 3, 5 }, loaded["a.weight"].shape);
         Assert.Empty(loaded["b"].shape);
-        Assert.Equal(source.ToBytes(), loaded["a.weight"].ToBytes());
+        Assert.Equal(TensorBytes.Of(source), TensorBytes.Of(loaded["a.weight"]));
         foreach (var t in loaded.Values) t.Dispose();
         // The layout is the spec's: u64 header length, JSON with data_offsets, 8-byte aligned data.
         byte[] file = File.ReadAllBytes(path);
@@ -125,13 +127,13 @@ public class CheckpointTests
         var state = new Dictionary<string, Tensor>(model.state_dict());
         state.Remove("model.norm.weight");
         state["extra.weight"] = torch.zeros(2);
-        var e = Assert.Throws<ArgumentException>(() => model.load_state_dict(state));
+        var e = Assert.Throws<ArgumentException>(() => model.load_state_dict_checked(state));
         Assert.Contains("missing keys: model.norm.weight", e.Message);
         Assert.Contains("unexpected keys: extra.weight", e.Message);
-        var (missing, unexpected) = model.load_state_dict(state, strict: false);
+        var (missing, unexpected) = model.load_state_dict_checked(state, strict: false);
         Assert.Equal(new[] { "model.norm.weight" }, missing);
         state = new Dictionary<string, Tensor>(model.state_dict()) { ["lm_head.weight"] = torch.zeros(3, 3) };
-        Assert.Contains("lm_head.weight: checkpoint [3, 3], model [48, 32]", Assert.Throws<ArgumentException>(() => model.load_state_dict(state)).Message);
+        Assert.Contains("lm_head.weight: checkpoint [3, 3], model [48, 32]", Assert.Throws<ArgumentException>(() => model.load_state_dict_checked(state)).Message);
     }
 
     // ---- crafted safetensors files: each is rejected naming the file, the tensor and the problem ----

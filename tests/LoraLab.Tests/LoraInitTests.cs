@@ -1,7 +1,9 @@
 using LoraLab.Lora;
 using LoraLab.Models;
 using LoraLab.Modules;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
 
 namespace LoraLab.Tests;
 
@@ -59,7 +61,7 @@ public class LoraInitTests
     {
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(width + r);
-        using var linear = new Linear(width, width, bias: false);
+        using var linear = nn.Linear(width, width, hasBias: false);
         using var lora = new LoraLinear(linear, r, lora_alpha: 2 * r, init: init);
         var factor = init.ZeroesB() ? lora.lora_A : lora.lora_B;
         var zero = init.ZeroesB() ? lora.lora_B : lora.lora_A;
@@ -99,7 +101,7 @@ public class LoraInitTests
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(5);
         int r = 8;
-        using var layer = new LoraLinear(new Linear(512, 256, bias: false), r: r, lora_alpha: 8, init: LoraInit.InitA_Gaussian, init_variance: 1.0 / (r * r));
+        using var layer = new LoraLinear(nn.Linear(512, 256, hasBias: false), r: r, lora_alpha: 8, init: LoraInit.InitA_Gaussian, init_variance: 1.0 / (r * r));
         double std = layer.lora_A.std().ToDouble();
         // 4096 draws: the sample std's standard error is σ/√(2n) ≈ 1.1 % of σ, so 4 % is 3.6 standard errors.
         Assert.InRange(std, 0.96 / r, 1.04 / r);

@@ -1,7 +1,9 @@
 using LoraLab.Lora;
 using LoraLab.Models;
 using LoraLab.Modules;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
 
 namespace LoraLab.Tests;
 
@@ -14,7 +16,7 @@ public class LoraLayerTests
     {
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(5);
-        using var linear = new Linear(24, 16);
+        using var linear = nn.Linear(24, 16);
         var original = linear.weight.clone();
         using var lora = new LoraLinear(linear, r: 4, lora_alpha: 8, use_rslora: rslora);
         using (torch.no_grad()) lora.lora_B.normal_(0, 0.5);               // a trained-looking, nonzero B
@@ -35,7 +37,7 @@ public class LoraLayerTests
     {
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(6);
-        using var linear = new Linear(20, 12);
+        using var linear = nn.Linear(20, 12);
         var original = linear.weight.clone();
         var x = torch.randn(3, 20);
         var before = linear.forward(x).detach();
@@ -54,13 +56,13 @@ public class LoraLayerTests
     {
         using var scope = torch.NewDisposeScope();
         torch.manual_seed(7);
-        using var linear = new Linear(16, 16);
+        using var linear = nn.Linear(16, 16);
         using var lora = new LoraLinear(linear, r: 4, lora_alpha: 4) { RecordNorms = true };
         var x = torch.randn(8, 16);
-        lora.forward(x);
+        lora.call(x);                                                     // hooks run through call(), as in PyTorch
         Assert.True(lora.LastNormA > 0);
         Assert.Equal(0.0, lora.LastNormBA);                               // Init[A]: B = 0
-        var expected = x.matmul(lora.lora_A.T).norm(2, -1).mean().ToDouble();
+        var expected = x.mm(lora.lora_A.T).norm(-1).mean().ToDouble();
         Assert.Equal(expected, lora.LastNormA, 5);
     }
 
@@ -102,6 +104,6 @@ public class LoraLayerTests
         Assert.Equal("target_modules", unknown.ParamName);
         Assert.Contains("qkv_proj", unknown.Message);
         Assert.Empty(LoraAdapters.Layers(model));                          // nothing was changed
-        Assert.Throws<ArgumentException>(() => new LoraLinear(new Linear(4, 8), r: 5, lora_alpha: 1));
+        Assert.Throws<ArgumentException>(() => new LoraLinear(nn.Linear(4, 8), r: 5, lora_alpha: 1));
     }
 }

@@ -2,8 +2,12 @@ using LoraLab.Lora;
 using LoraLab.Models;
 using LoraLab.Modules;
 using LoraLab.Optim;
-using LoraLab.Torch;
-using F = LoraLab.Torch.torch.nn.functional;
+using AdamW = LoraLab.Optim.AdamW;
+using SGD = LoraLab.Optim.SGD;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+using F = TorchSharp.torch.nn.functional;
 
 namespace LoraLab.Tests;
 
@@ -14,7 +18,7 @@ public class MixedPrecisionTests
     private static Linear Bf16Linear(long inFeatures, long outFeatures, int seed)
     {
         torch.manual_seed(seed);
-        var linear = new Linear(inFeatures, outFeatures, bias: true);
+        var linear = nn.Linear(inFeatures, outFeatures, hasBias: true);
         linear.to(ScalarType.BFloat16);
         return linear;
     }
@@ -41,7 +45,7 @@ public class MixedPrecisionTests
 
         using var same = new LoraLinear(Bf16Linear(64, 32, 1), r: 8, lora_alpha: 16, autocast_adapter_dtype: false);
         Assert.Equal(ScalarType.BFloat16, same.lora_A.dtype);
-        using var fp32Base = new LoraLinear(new Linear(8, 8), r: 2, lora_alpha: 2);
+        using var fp32Base = new LoraLinear(nn.Linear(8, 8), r: 2, lora_alpha: 2);
         Assert.Equal(ScalarType.Float32, fp32Base.lora_A.dtype);   // nothing changes on a float32 base
     }
 

@@ -3,7 +3,11 @@ using LoraLab.Lora;
 using LoraLab.Models;
 using LoraLab.Modules;
 using LoraLab.Optim;
-using LoraLab.Torch;
+using AdamW = LoraLab.Optim.AdamW;
+using SGD = LoraLab.Optim.SGD;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
 
 namespace LoraLab.Tests;
 
@@ -26,7 +30,7 @@ public class ModuleTests
     public void Eval_mode_reaches_every_child_and_disables_lora_dropout()
     {
         using var scope = torch.NewDisposeScope();
-        using var linear = new Linear(16, 16);
+        using var linear = nn.Linear(16, 16);
         using var lora = new LoraLinear(linear, r: 4, lora_alpha: 4, lora_dropout: 0.5, init: LoraInit.InitB_Gaussian);
         using (torch.no_grad()) lora.lora_A.normal_(0, 1);
         var x = torch.randn(4, 16);
@@ -81,7 +85,7 @@ public class ModuleEvaluatingTests
     {
         using var model = new LoraLab.Models.LlamaForCausalLM(TestSupport.TinyLlama());
         model.train();
-        var (training, gradEnabled) = model.Evaluating(() => (model.training, LoraLab.Torch.torch.is_grad_enabled()));
+        var (training, gradEnabled) = model.Evaluating(() => (model.training, torch.is_grad_enabled()));
         Assert.False(training);
         Assert.False(gradEnabled);
         Assert.True(model.training);

@@ -1,7 +1,9 @@
 using LoraLab.Lora;
 using LoraLab.Models;
 using LoraLab.Optim;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using LoraLab.Modules;
 
 namespace LoraLab.Tests;
 
@@ -21,7 +23,7 @@ public class OptimizerTests
             opt.zero_grad();
             p.grad = torch.tensor(g);
             opt.step();
-            result.Add(p.data<double>());
+            result.Add(p.data<double>().ToArray());
         }
         return result.ToArray();
     }
@@ -109,36 +111,84 @@ public class OptimizerTests
     }
 
     [Fact]
-    public void Zero_grad_sets_gradients_to_null_and_parameters_without_grad_are_skipped()
+    public void A_parameter_whose_gradient_was_removed_is_left_untouched_as_in_PyTorch()
     {
         using var scope = torch.NewDisposeScope();
         using var p = Param();
         using var q = Param();
         using var opt = new AdamW(new[] { p, q }, lr: 0.1);
         p.grad = torch.tensor(Grads[0]);
+        q.grad = null;                                                        // as TorchSharp's Module.zero_grad() leaves it
         opt.step();
-        Assert.Equal(P0, q.data<double>());                                 // no grad, no update
-        opt.zero_grad();
-        Assert.Null(p.grad);
+        Assert.Equal(P0, q.data<double>().ToArray());                          // no grad, no update (not even weight decay)
+        Assert.NotEqual(P0, p.data<double>().ToArray());
+        var (m, v) = opt.StateOf(0);
+        Assert.Equal(0.0, m[1].abs().sum().ToDouble());                       // and no moments
+        Assert.Equal(0.0, v[1].abs().sum().ToDouble());
     }
 
-    [Theory]
-    [InlineData(OptimizerImpl.Loop)]
-    [InlineData(OptimizerImpl.Foreach)]
-    [InlineData(OptimizerImpl.Auto)]
-    public void Every_AdamW_implementation_matches_the_hand_computed_update(OptimizerImpl impl)
+    [Fact]
+    public void Parameters_and_gradients_become_views_of_one_buffer_that_backward_accumulates_into()
     {
         using var scope = torch.NewDisposeScope();
-        using var reference = Param();
+        torch.manual_seed(5);
+        var a = torch.randn(new long[] { 3, 4 }, ScalarType.Float64, requires_grad: true).DetachFromDisposeScope();
+        var b = torch.randn(new long[] { 5 }, ScalarType.Float64, requires_grad: true).DetachFromDisposeScope();
+        var valuesBefore = a.data<double>().ToArray();
+        using var opt = new SGD(new[] { a, b }, lr: 0.5);
+        Assert.Equal(valuesBefore, a.data<double>().ToArray());                // the values survive the move into the buffer
+        Assert.Equal(new long[] { 3, 4 }, a.shape);
+        Assert.Equal(12, b.storage_offset());                                 // b sits right after a's 12 elements
+        Assert.Equal(0.0, a.grad!.abs().sum().ToDouble());                    // gradients start as zero views, not null
+
+        // Two backward passes accumulate into the same buffer, as into any .grad.
+        (a.sum() * 2 + b.sum()).backward();
+        (a.sum() * 3).backward();
+        Assert.All(a.grad!.data<double>().ToArray(), g => Assert.Equal(5.0, g));
+        Assert.All(b.grad!.data<double>().ToArray(), g => Assert.Equal(1.0, g));
+        opt.step();
+        Assert.Equal(valuesBefore.Select(x => x - 0.5 * 5).ToArray(), a.data<double>().ToArray());
+
+        // zero_grad clears the buffer in place: the gradients stay (zero) views, and the next backward lands in them.
+        opt.zero_grad();
+        Assert.Equal(0.0, a.grad!.abs().sum().ToDouble());
+        b.sum().backward();
+        Assert.All(b.grad!.data<double>().ToArray(), g => Assert.Equal(1.0, g));
+    }
+
+    [Fact]
+    public void A_gradient_replaced_or_removed_by_other_code_is_taken_back_into_the_buffer()
+    {
+        using var scope = torch.NewDisposeScope();
         using var p = Param();
-        using var loop = new AdamW(new[] { reference }, 0.1, 0.1, 0.9, 0.99, 1e-8) { impl = OptimizerImpl.Loop };
-        using var opt = new AdamW(new[] { p }, 0.1, 0.1, 0.9, 0.99, 1e-8) { impl = impl };
-        var expected = Run(loop, reference);
-        var got = Run(opt, p);
-        for (int t = 0; t < expected.Length; t++) Close(expected[t], got[t]);
-        // On the CPU Auto runs the fused kernel where libtorch has one there (2.4 and later), else the loop.
-        var auto = torch.optim_kernels.has_fused_adamw(Device.CPU) ? OptimizerImpl.Fused : OptimizerImpl.Loop;
-        Assert.Equal(impl == OptimizerImpl.Auto ? auto : impl, opt.LastImpl);
+        using var opt = new SGD(new[] { p }, lr: 1.0);
+        p.grad = torch.tensor(new double[] { 1, 2, 3, 4 });                   // a fresh tensor, not the buffer's view
+        opt.step();
+        Assert.Equal(P0.Zip(new double[] { 1, 2, 3, 4 }, (x, g) => x - g).ToArray(), p.data<double>().ToArray());
+        p.grad = null;                                                        // as TorchSharp's Module.zero_grad() does
+        var before = p.data<double>().ToArray();
+        opt.step();
+        Assert.Equal(before, p.data<double>().ToArray());                     // no gradient, no update
+        p.sum().backward();                                                   // and backward lands in the buffer again
+        Assert.All(p.grad!.data<double>().ToArray(), g => Assert.Equal(1.0, g));
+    }
+
+    [Fact]
+    public void A_bf16_parameter_is_updated_through_a_float32_master_copy_so_small_steps_add_up()
+    {
+        using var scope = torch.NewDisposeScope();
+        // 1 + 1e-3 is not a bf16 number (its spacing near 1 is 2^-7 ≈ 0.0078): without a master copy each of these
+        // steps would round away; with it, 20 steps of 1e-3 move the weight by 0.02, which bf16 can show.
+        var p = torch.ones(new long[] { 4 }, ScalarType.BFloat16, requires_grad: true).DetachFromDisposeScope();
+        using var opt = new SGD(new[] { p }, lr: 1e-3);
+        for (int i = 0; i < 20; i++)
+        {
+            opt.zero_grad();
+            p.grad = torch.full(new long[] { 4 }, -1.0, ScalarType.BFloat16);
+            opt.step();
+        }
+        Assert.Equal(ScalarType.BFloat16, p.dtype);
+        Assert.All(p.to(ScalarType.Float64).data<double>().ToArray(), x => Assert.InRange(x, 1.015, 1.025));
     }
 
     [Fact]
@@ -147,14 +197,13 @@ public class OptimizerTests
         using var scope = torch.NewDisposeScope();
         foreach (var make in new Func<Tensor, Optimizer>[] { p => new Lion(new[] { p }, lr: 0.01), p => new SGD(new[] { p }, lr: 0.1, momentum: 0.9) })
         {
-            // Steps of at least half a bf16 ulp of every weight (smaller ones round away without master weights).
             var p = torch.tensor(P0).to(ScalarType.BFloat16).requires_grad_();
-            var before = p.to(ScalarType.Float64).data<double>();
+            var before = p.to(ScalarType.Float64).data<double>().ToArray();
             using var opt = make(p);
             p.grad = torch.tensor(Grads[1]).to(ScalarType.BFloat16);
             opt.step();
             Assert.Equal(ScalarType.BFloat16, p.dtype);
-            var after = p.to(ScalarType.Float64).data<double>();
+            var after = p.to(ScalarType.Float64).data<double>().ToArray();
             Assert.True(after.Zip(before).Count(x => x.First != x.Second) >= 3, $"{opt.GetType().Name} did not move the bf16 parameter");
         }
         Assert.Equal(ScalarType.Float32, Optimizer.StateDtype(ScalarType.BFloat16));

@@ -1,5 +1,7 @@
 using LoraLab.Models;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using LoraLab.Modules;
 
 // Tests share libtorch's global RNG (manual_seed) and measure Tensor.LiveCount: run them one at a time.
 [assembly: CollectionBehavior(DisableTestParallelization = true)]

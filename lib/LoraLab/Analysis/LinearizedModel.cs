@@ -45,7 +45,7 @@ public sealed class LinearizedModel : IDisposable
     public long Cols { get; }
 
     /// <summary>f(x; δ) for every example: [N, K].</summary>
-    public Tensor Logits(Tensor delta) => f0 + g.matmul(delta.reshape(Rows * Cols)).view(N, K);
+    public Tensor Logits(Tensor delta) => f0 + g.mv(delta.reshape(Rows * Cols)).view(N, K);
 
     /// <summary>L(δ), the summed cross-entropy.</summary>
     public double Loss(Tensor delta)
@@ -64,7 +64,7 @@ public sealed class LinearizedModel : IDisposable
         var residual = K == 1
             ? logits.sigmoid() - labels.to(ScalarType.Float64).view(N, 1)
             : logits.softmax(1) - F.one_hot(labels, K).to(ScalarType.Float64);
-        return g.t().matmul(residual.reshape(N * K)).view(Rows, Cols).MoveToOuterDisposeScope();
+        return g.t().mv(residual.reshape(N * K)).view(Rows, Cols).MoveToOuterDisposeScope();
     }
 
     /// <summary>L(δ) + λ ||δ||_*, the convex problem's objective.</summary>

@@ -71,16 +71,16 @@ public static class LinearizedTraining
         {
             using var scope = torch.NewDisposeScope();
             double squares = a.square().sum().ToDouble() + b.square().sum().ToDouble();
-            return model.Loss(b.matmul(a)) + lambda / 2 * squares;
+            return model.Loss(b.mm(a)) + lambda / 2 * squares;
         }
         var curve = new List<(long, double)> { (0, Penalized(A, B)) };
         for (long step = 1; step <= steps; step++)
         {
             using (var scope = torch.NewDisposeScope())
             {
-                var grad = model.Gradient(B.matmul(A));
-                var nextB = (B - (grad.matmul(A.t()) + B * lambda) * lr).DetachFromDisposeScope();
-                var nextA = (A - (B.t().matmul(grad) + A * lambda) * lr).DetachFromDisposeScope();
+                var grad = model.Gradient(B.mm(A));
+                var nextB = (B - (grad.mm(A.t()) + B * lambda) * lr).DetachFromDisposeScope();
+                var nextA = (A - (B.t().mm(grad) + A * lambda) * lr).DetachFromDisposeScope();
                 A.Dispose();
                 B.Dispose();
                 (A, B) = (nextA, nextB);
@@ -92,7 +92,7 @@ public static class LinearizedTraining
                 if (!double.IsFinite(value)) break;     // diverged: the caller records it as such
             }
         }
-        using var delta = B.matmul(A);
+        using var delta = B.mm(A);
         A.Dispose();
         B.Dispose();
         var run = Finish(model, delta.clone(), lambda, curve, curve[^1].Item1);

@@ -19,8 +19,8 @@ public static class NuclearNorm
         if (x.dim() != 2) throw new ArgumentException($"the nuclear-norm prox needs a matrix, got shape [{string.Join(", ", x.shape)}]", nameof(x));
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var (U, S, Vh) = torch.linalg.svd(x);
+        var (U, S, Vh) = torch.linalg.svd(x, fullMatrices: false);
         var shrunk = (S - threshold).clamp_min(0);
-        return (U * shrunk.unsqueeze(0)).matmul(Vh).MoveToOuterDisposeScope();
+        return (U * shrunk.unsqueeze(0)).mm(Vh).MoveToOuterDisposeScope();
     }
 }

@@ -22,9 +22,9 @@ public static class PlantedProblem
         torch.manual_seed(seed);
         var g = torch.randn(new long[] { n_examples, num_labels, rows, cols }, ScalarType.Float64) / Math.Sqrt((double)rows * cols);
         var planted = torch.randn(new long[] { rows, planted_rank }, ScalarType.Float64)
-            .matmul(torch.randn(new long[] { planted_rank, cols }, ScalarType.Float64));
+            .mm(torch.randn(new long[] { planted_rank, cols }, ScalarType.Float64));
         planted = planted * (Math.Sqrt((double)rows * cols) / planted.norm().ToDouble());
-        var scores = g.reshape(n_examples * num_labels, rows * cols).matmul(planted.reshape(rows * cols)).view(n_examples, num_labels);
+        var scores = g.reshape(n_examples * num_labels, rows * cols).mv(planted.reshape(rows * cols)).view(n_examples, num_labels);
         var labels = num_labels == 1 ? scores.view(n_examples).gt(0).to(ScalarType.Int64) : scores.argmax(1);
         var zeros = torch.zeros(new long[] { n_examples, num_labels }, ScalarType.Float64);
         return new LinearizedModel(zeros, g, labels.data<long>().Select(y => (int)y).ToArray());

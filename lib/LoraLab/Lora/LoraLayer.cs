@@ -95,7 +95,7 @@ public sealed class LoraLayer
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var work = WorkDtype(weight.dtype);
-        return (lora_B.to(work).matmul(lora_A.to(work)) * scaling).MoveToOuterDisposeScope();
+        return (lora_B.to(work).mm(lora_A.to(work)) * scaling).MoveToOuterDisposeScope();
     }
 
     /// <summary>Folds s·B·A into W, so forward costs one matmul (inference); the factors stay for Unmerge.</summary>
@@ -137,7 +137,7 @@ public sealed class LoraLayer
         var b = U.narrow(1, 0, r) * root.unsqueeze(0);                             // [out, r]
         lora_A.copy_(a.to(lora_A.dtype));
         lora_B.copy_(b.to(lora_B.dtype));
-        w.copy_((w.to(work) - b.matmul(a) * scaling).to(w.dtype));
+        w.copy_((w.to(work) - b.mm(a) * scaling).to(w.dtype));
     }
 
     // ---- feature norms (Hayou et al.'s Z_A and Z_B), recorded by a forward hook, not in the hot path ----

@@ -63,7 +63,7 @@ public sealed class TeacherStudentTask : IDisposable
         {
             var u = torch.randn(new long[] { n, rank }, dtype);
             var v = torch.randn(new long[] { n, rank }, dtype);
-            delta = (u.matmul(v.T) * (scale / n)).DetachFromDisposeScope();
+            delta = (u.mm(v.T) * (scale / n)).DetachFromDisposeScope();
             ((Linear)teacher.hidden).weight.add_(delta);
             x_train = torch.randn(new long[] { n_train, d }, dtype).DetachFromDisposeScope();
             x_test = torch.randn(new long[] { n_test, d }, dtype).DetachFromDisposeScope();

@@ -79,7 +79,8 @@ public static class CrossEntropyFp32
                 softmax.scatter_add_(1, safeTarget.narrow(0, start, rows).unsqueeze(1), torch.full(new[] { rows, 1L }, -1.0, ScalarType.Float32, logits.device));
                 grad.narrow(0, start, rows).copy_(softmax * rowScale.narrow(0, start, rows).unsqueeze(1));
             }
-            return new List<Tensor> { grad, null! };
+            // One entry per argument of apply (logits, target, ignore_index, reduction): only the logits have a gradient.
+            return new List<Tensor> { grad, null!, null!, null! };
         }
     }
 }

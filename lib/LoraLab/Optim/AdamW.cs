@@ -40,11 +40,11 @@ public sealed class AdamW : Optimizer
         w.addcdiv_(m, denominator, -group.lr / bias1);
     }
 
-    internal override IEnumerable<Tensor> StateOf(int index) => new[] { moments[index].m, moments[index].v };
+    internal override IEnumerable<Tensor> StateTensors(int index) => new[] { moments[index].m, moments[index].v };
 
     /// <summary>The first and second moments of group <paramref name="group"/>'s parameters, one view per parameter, in
     /// the group's order (for inspection and tests).</summary>
-    public (IReadOnlyList<Tensor> exp_avg, IReadOnlyList<Tensor> exp_avg_sq) MomentsOf(int group)
+    public (IReadOnlyList<Tensor> exp_avg, IReadOnlyList<Tensor> exp_avg_sq) StateOf(int group)
     {
         var m = new List<Tensor>();
         var v = new List<Tensor>();

@@ -43,6 +43,8 @@ internal sealed class FlatBuffer : IDisposable
             var (p, offset, numel) = slices[i];
             using var view = data.narrow(0, offset, numel).view(p.shape);
             view.copy_(p);
+            using (var existing = p.grad)                      // a gradient computed before the optimizer was built is kept
+                if (existing is not null) grad.narrow(0, offset, numel).copy_(existing.reshape(-1));
             p.set_(view);
             Attach(i);
         }

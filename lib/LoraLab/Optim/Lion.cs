@@ -32,5 +32,5 @@ public sealed class Lion : Optimizer
         m.mul_(beta2).add_(g, 1 - beta2);
     }
 
-    internal override IEnumerable<Tensor> StateOf(int index) => new[] { momentum[index] };
+    internal override IEnumerable<Tensor> StateTensors(int index) => new[] { momentum[index] };
 }

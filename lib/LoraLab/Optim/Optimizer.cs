@@ -65,7 +65,7 @@ public abstract class Optimizer : IDisposable
     internal abstract void Update(int index, ParamGroup group, FlatBuffer buffer);
 
     /// <summary>The state tensors of bucket <paramref name="index"/> (moments, momentum), in the buffer's layout.</summary>
-    internal abstract IEnumerable<Tensor> StateOf(int index);
+    internal abstract IEnumerable<Tensor> StateTensors(int index);
 
     // A parameter without a gradient is left as it was, as PyTorch's optimizers skip it: its slices of the weights and
     // of the state are saved before the update and put back after (rare: a parameter the forward pass did not use).
@@ -73,7 +73,7 @@ public abstract class Optimizer : IDisposable
     {
         var kept = new List<Tensor>();
         foreach (int p in missing)
-            foreach (var flat in StateOf(index).Prepend(buffer.weights))
+            foreach (var flat in StateTensors(index).Prepend(buffer.weights))
             {
                 var (offset, numel) = buffer.Range(p);
                 kept.Add(flat.narrow(0, offset, numel).clone());
@@ -85,7 +85,7 @@ public abstract class Optimizer : IDisposable
     {
         int k = 0;
         foreach (int p in missing)
-            foreach (var flat in StateOf(index).Prepend(buffer.weights))
+            foreach (var flat in StateTensors(index).Prepend(buffer.weights))
             {
                 var (offset, numel) = buffer.Range(p);
                 flat.narrow(0, offset, numel).copy_(kept[k++]);
@@ -112,10 +112,28 @@ public abstract class Optimizer : IDisposable
         return total.ToDouble();
     }
 
+    /// <summary>The dtype of optimizer state (and of the master copy) for parameters of a dtype: float32 for bf16/fp16.</summary>
+    public static ScalarType StateDtype(ScalarType parameter) =>
+        parameter is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : parameter;
+
+    /// <summary>clip_grad_norm_ over any parameters (not an optimizer's): torch.nn.utils.clip_grad_norm_'s rule.
+    /// Parameters without a gradient are skipped. Returns the norm before clipping.</summary>
+    public static double ClipGradNorm(IEnumerable<Tensor> parameters, double max_norm)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var grads = parameters.Select(p => p.grad).OfType<Tensor>().ToList();
+        if (grads.Count == 0) return 0;
+        var total = torch.stack(grads.Select(g => g.to(ScalarType.Float64).square().sum()).ToList()).sum().sqrt();
+        var coefficient = (max_norm / (total + 1e-6)).clamp_max(1.0);
+        foreach (var g in grads) g.mul_(coefficient.to(g.dtype));
+        return total.ToDouble();
+    }
+
     public void Dispose()
     {
         for (int i = 0; i < buckets.Count; i++)
-            foreach (var t in StateOf(i)) t.Dispose();
+            foreach (var t in StateTensors(i)) t.Dispose();
         foreach (var (_, buffer) in buckets) buffer.Dispose();
         GC.SuppressFinalize(this);
     }

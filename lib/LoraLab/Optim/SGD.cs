@@ -42,5 +42,5 @@ public sealed class SGD : Optimizer
         w.add_(d, -group.lr);
     }
 
-    internal override IEnumerable<Tensor> StateOf(int index) => buffers[index] is { } b ? new[] { b } : Array.Empty<Tensor>();
+    internal override IEnumerable<Tensor> StateTensors(int index) => buffers[index] is { } b ? new[] { b } : Array.Empty<Tensor>();
 }

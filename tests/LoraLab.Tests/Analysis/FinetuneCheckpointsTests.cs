@@ -1,6 +1,8 @@
 using LoraLab.Analysis;
 using LoraLab.Modules;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
 
 namespace LoraLab.Tests.Analysis;
 
@@ -9,7 +11,7 @@ public class FinetuneCheckpointsTests
     private sealed record Recipe(double learning_rate, int steps);
 
     // "Training" that sets the weight to the step number, so each checkpoint's content is known.
-    private static Action<Action<long, Module>> CountingTrain(List<int> calls, long last, Linear layer) => save =>
+    private static Action<Action<long, nn.Module>> CountingTrain(List<int> calls, long last, Linear layer) => save =>
     {
         calls.Add(1);
         for (long step = 1; step <= last; step++)
@@ -23,7 +25,7 @@ public class FinetuneCheckpointsTests
     public void Checkpoints_are_saved_at_each_step_and_reloaded_without_training_again()
     {
         string cache = TestSupport.TempDir("checkpoints");
-        using var layer = new Linear(3, 2, bias: false);
+        using var layer = nn.Linear(3, 2, hasBias: false);
         var calls = new List<int>();
         var first = FinetuneCheckpoints.LoadOrTrain("toy", new Recipe(1e-3, 5), new long[] { 4, 2 }, CountingTrain(calls, 5, layer), cache);
         var again = FinetuneCheckpoints.LoadOrTrain("toy", new Recipe(1e-3, 5), new long[] { 2, 4 }, CountingTrain(calls, 5, layer), cache);
@@ -47,7 +49,7 @@ public class FinetuneCheckpointsTests
     public void A_truncated_checkpoint_is_reported_and_trained_again()
     {
         string cache = TestSupport.TempDir("checkpoints");
-        using var layer = new Linear(3, 2, bias: false);
+        using var layer = nn.Linear(3, 2, hasBias: false);
         var calls = new List<int>();
         var saved = FinetuneCheckpoints.LoadOrTrain("toy", new Recipe(1e-3, 3), new long[] { 3 }, CountingTrain(calls, 3, layer), cache);
         string file = Path.Combine(saved.Directory, "step-3.safetensors");
@@ -62,7 +64,7 @@ public class FinetuneCheckpointsTests
     public void A_training_that_skips_a_checkpoint_step_fails_and_leaves_no_cache()
     {
         string cache = TestSupport.TempDir("checkpoints");
-        using var layer = new Linear(3, 2, bias: false);
+        using var layer = nn.Linear(3, 2, hasBias: false);
         var error = Assert.Throws<InvalidOperationException>(() =>
             FinetuneCheckpoints.LoadOrTrain("toy", new Recipe(1e-3, 3), new long[] { 2, 9 }, CountingTrain(new List<int>(), 3, layer), cache));
         Assert.Contains("9", error.Message);

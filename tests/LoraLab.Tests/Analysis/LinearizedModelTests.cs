@@ -1,7 +1,9 @@
 using LoraLab.Analysis;
 using LoraLab.Models;
-using LoraLab.Torch;
-using F = LoraLab.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using LoraLab.Modules;
+using F = TorchSharp.torch.nn.functional;
 
 namespace LoraLab.Tests.Analysis;
 
@@ -53,7 +55,7 @@ public class LinearizedModelTests
                 e[p, q].fill_(h);
                 w1.add_(e);
                 var plus = Forward(all);
-                w1.sub_(e, 2);
+                w1.sub_(e * 2);
                 var minus = Forward(all);
                 w1.add_(e);
                 var numeric = (plus - minus) / (2 * h);

@@ -1,5 +1,7 @@
 using LoraLab.Analysis;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using LoraLab.Modules;
 
 namespace LoraLab.Tests.Analysis;
 

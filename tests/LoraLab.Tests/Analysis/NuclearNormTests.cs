@@ -1,5 +1,7 @@
 using LoraLab.Analysis;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using LoraLab.Modules;
 
 namespace LoraLab.Tests.Analysis;
 
@@ -14,8 +16,8 @@ public class NuclearNormTests
         Assert.Equal(new[] { 4.0, 2.0, 0.5 }, s.Take(3).Select(v => Math.Round(v, 9)));
         Assert.True(s.Skip(3).All(v => v < 1e-9));
         // Same singular vectors: Uᵀ P V is diagonal, with the shrunk values on it.
-        var (U, _, Vh) = torch.linalg.svd(x);
-        using var core = U.t().matmul(p).matmul(Vh.t());
+        var (U, _, Vh) = torch.linalg.svd(x, fullMatrices: false);
+        using var core = U.t().mm(p).mm(Vh.t());
         var c = core.data<double>();
         int n = (int)core.size(1);
         for (int i = 0; i < core.size(0); i++)

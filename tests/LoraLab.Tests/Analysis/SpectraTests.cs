@@ -1,5 +1,7 @@
 using LoraLab.Analysis;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using LoraLab.Modules;
 
 namespace LoraLab.Tests.Analysis;
 
@@ -12,7 +14,7 @@ public class SpectraTests
         torch.manual_seed(seed);
         var (U, _) = torch.linalg.qr(torch.randn(new long[] { rows, s.Length }, ScalarType.Float64));
         var (V, _) = torch.linalg.qr(torch.randn(new long[] { cols, s.Length }, ScalarType.Float64));
-        return (U * torch.tensor(s).unsqueeze(0)).matmul(V.t()).MoveToOuterDisposeScope();
+        return (U * torch.tensor(s).unsqueeze(0)).mm(V.t()).MoveToOuterDisposeScope();
     }
 
     [Fact]

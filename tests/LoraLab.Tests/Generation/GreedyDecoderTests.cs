@@ -1,6 +1,8 @@
 using LoraLab.Generation;
 using LoraLab.Models;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using LoraLab.Modules;
 
 namespace LoraLab.Tests.Generation;
 
@@ -45,7 +47,7 @@ public class GreedyDecoderTests
         {
             using var scope = torch.NewDisposeScope();
             var logits = model.forward(torch.tensor(sequence.Select(t => (long)t).ToArray(), new long[] { 1, sequence.Count }));
-            var last = logits.narrow(1, sequence.Count - 1, 1).reshape(-1).data<float>();
+            var last = logits.narrow(1, sequence.Count - 1, 1).reshape(-1).data<float>().ToArray();
             Assert.Equal(Array.IndexOf(last, last.Max()), token);
             sequence.Add(token);
         }

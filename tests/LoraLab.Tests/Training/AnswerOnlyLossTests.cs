@@ -1,5 +1,7 @@
 using LoraLab.Models;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using LoraLab.Modules;
 using LoraLab.Training;
 
 namespace LoraLab.Tests.Training;
@@ -18,8 +20,8 @@ public class AnswerOnlyLossTests
     {
         using var batch = AnswerOnlyLoss.Batch(Examples, padId: 47);
         Assert.Equal(new long[] { 3, 7 }, batch.InputIds.shape);
-        var ids = batch.InputIds.data<long>();
-        var labels = batch.Labels.data<long>();
+        var ids = batch.InputIds.data<long>().ToArray();
+        var labels = batch.Labels.data<long>().ToArray();
         Assert.Equal(new long[] { 5, 6, 7, 8, 9, 10, 11 }, ids[..7]);
         Assert.Equal(new long[] { -100, -100, -100, -100, 9, 10, 11 }, labels[..7]);
         Assert.Equal(new long[] { 12, 13, 14, 15, 16, 17, 18 }, ids[7..14]);

@@ -23,7 +23,7 @@ public class BaseModelTests
         using (var loaded = PretrainedBase.LoadOrBuild(BaseModelProfile.Tiny, TrainingFixtures.Corpora(), cache, log: log.Add))
         {
             Assert.DoesNotContain(log, line => line.StartsWith("Pretraining"));
-            Assert.Equal(loaded.Report.ValidationLoss, PretrainedBase.ValidationLoss(loaded.Model, loaded.Data.Validation, loaded.Profile, LoraLab.Torch.Device.CPU), 4);
+            Assert.Equal(loaded.Report.ValidationLoss, PretrainedBase.ValidationLoss(loaded.Model, loaded.Data.Validation, loaded.Profile, TorchSharp.torch.CPU), 4);
 
             // A corrupted checkpoint is detected, reported, and rebuilt.
             File.WriteAllBytes(Path.Combine(loaded.Directory, "model.safetensors"), new byte[] { 1, 2, 3 });
@@ -60,8 +60,8 @@ public class BaseClassifierTests
 
         var (ids, labels) = BaseClassifier.Batch(baseModel.Tokenizer, new[] { ("a short one", 0), ("a somewhat longer example sentence here", 2) }, maxLength: 64);
         Assert.Equal(2, ids.size(0));
-        Assert.Equal(new long[] { 0, 2 }, labels.data<long>());
-        var firstRow = ids[0].data<long>();
+        Assert.Equal(new long[] { 0, 2 }, labels.data<long>().ToArray());
+        var firstRow = ids[0].data<long>().ToArray();
         Assert.Equal(baseModel.Tokenizer.PadId, firstRow[^1]);
         Assert.Equal(new long[] { 2, 3 }, classifier.forward(ids).shape);
     }

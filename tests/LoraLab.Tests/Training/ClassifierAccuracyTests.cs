@@ -1,6 +1,8 @@
 using LoraLab.Models;
 using LoraLab.Modules;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
 using LoraLab.Training;
 
 namespace LoraLab.Tests.Training;
@@ -27,7 +29,7 @@ public class ClassifierAccuracyTests
             for (int i = 0; i < split.Count; i++)
             {
                 var (ids, _) = data.Batch(split, [i]);
-                var logits = model.forward(ids).data<float>();
+                var logits = model.forward(ids).data<float>().ToArray();
                 if (Array.IndexOf(logits, logits.Max()) == split.Labels[i]) expected++;
             }
 
@@ -41,7 +43,7 @@ public class ClassifierAccuracyTests
     {
         var (data, tokenizer) = ClassificationDataTests.BrownFixture();
         using var model = Classifier(data, tokenizer.VocabularySize, tokenizer.PadId);
-        using (var noGrad = torch.no_grad()) model.Child<Linear>("score").weight.fill_(double.NaN);
+        using (var noGrad = torch.no_grad()) ((Linear)model.score).weight.fill_(double.NaN);
         var count = ClassifierAccuracy.Of(model, data, data.Test);
         Assert.Equal(ClassificationData.MajorityAccuracy(data.Test), count.Accuracy, 12);
     }

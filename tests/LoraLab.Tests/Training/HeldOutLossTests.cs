@@ -1,6 +1,8 @@
 using LoraLab.Lora;
 using LoraLab.Models;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using LoraLab.Modules;
 using LoraLab.Training;
 
 namespace LoraLab.Tests.Training;

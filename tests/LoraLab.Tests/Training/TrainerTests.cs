@@ -2,7 +2,9 @@ using LoraLab.Data.Results;
 using LoraLab.Data.Sweeps;
 using LoraLab.Models;
 using LoraLab.Optim;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using LoraLab.Modules;
 using LoraLab.Training;
 
 namespace LoraLab.Tests.Training;
@@ -61,7 +63,7 @@ public class TrainerTests
             var w = torch.randn(new long[] { 1, 4 }, requires_grad: true).DetachFromDisposeScope();
             var x = torch.randn(8, 4).DetachFromDisposeScope();
             var y = torch.randn(8, 1).DetachFromDisposeScope();
-            var module = new Probe(w);
+            var module = new Probe();
             using var sgd = new SGD(new[] { w }, lr: 0.1);
             Trainer.Run(module, sgd, Schedules.Constant(), (_, micro) =>
             {
@@ -96,8 +98,9 @@ public class TrainerTests
         Assert.Equal(1, summary.Diverged);
     }
 
-    private sealed class Probe : LoraLab.Modules.Module
+    // A module for the trainer to put in train and eval mode; the test's parameter lives outside it.
+    private sealed class Probe : nn.Module
     {
-        public Probe(Tensor w) => RegisterParameter("w", w);
+        public Probe() : base(nameof(Probe)) { }
     }
 }

@@ -1,6 +1,8 @@
 using LoraLab.BaseModels;
 using LoraLab.Models;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+using LoraLab.Modules;
 
 namespace LoraLab.Tests.Training;
 
