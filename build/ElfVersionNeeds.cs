@@ -56,14 +56,27 @@ namespace LoraLab.Build
             if (bytes.Length < 64 || bytes[0] != 0x7f || bytes[1] != (byte)'E' || bytes[2] != (byte)'L' || bytes[3] != (byte)'F')
                 throw new InvalidDataException($"{path} is not an ELF file");
             if (bytes[4] != 2 || bytes[5] != 1) throw new InvalidDataException($"{path} is not a 64-bit little-endian ELF file");
-            long shoff = (long)U64(0x28);
+            ulong shoff = U64(0x28);
             int shentsize = U16(0x3A), shnum = U16(0x3C);
-            if (shoff <= 0 || shentsize < 64 || shoff + (long)shentsize * shnum > bytes.Length)
+            // Compared as unsigned and before adding, so that a huge offset can neither wrap around nor pass as negative.
+            if (shoff == 0 || shentsize < 64 || shoff > (ulong)bytes.Length || (ulong)shentsize * (ulong)shnum > (ulong)bytes.Length - shoff)
                 throw new InvalidDataException($"{path} has no readable section headers");
             for (int i = 0; i < shnum; i++)
             {
-                long h = shoff + (long)i * shentsize;
+                long h = (long)shoff + (long)i * shentsize;
                 sections.Add((U32(h + 4), (long)U64(h + 0x18), (long)U64(h + 0x20), U32(h + 0x28), U32(h + 0x2C)));
+            }
+            // The sections read here, and the ones they link to (names, symbols), must lie within the file: from a damaged
+            // header, an offset past 2^63 reads as negative and would make some other part of the file pass for symbols.
+            foreach (var s in sections.Where(s => s.type is SHT_DYNSYM or SHT_GNU_verdef or SHT_GNU_verneed or SHT_GNU_versym))
+            {
+                if (s.link >= sections.Count) throw Truncated();
+                WithinFile(s.offset, s.size);
+                WithinFile(sections[(int)s.link].offset, sections[(int)s.link].size);
+            }
+            void WithinFile(long offset, long size)
+            {
+                if (offset < 0 || size < 0 || offset > bytes.Length || size > bytes.Length - offset) throw Truncated();
             }
             needs = ReadNeeds();
             definitions = ReadDefinitions();
@@ -143,28 +156,34 @@ namespace LoraLab.Build
         }
 
         /// <summary>Writes the bytes to a new file and moves it over `target`, so a hard link there (to the NuGet
-        /// cache, say) is replaced, never written through.</summary>
+        /// cache, say) is replaced, never written through. The new file keeps the mode (executable bits) and the
+        /// modification time of the file that was read: MSBuild's incremental copy compares a package file's size and
+        /// time with the output's, so a patched output still counts as up to date, and is not copied and patched again
+        /// on every build.</summary>
         public void Save(string target)
         {
             string temporary = target + ".patching-" + Guid.NewGuid().ToString("N");
-            File.Copy(path, temporary);   // a copy keeps the file's mode (executable bits)
             try
             {
+                File.Copy(path, temporary);   // a copy keeps the file's mode
                 File.WriteAllBytes(temporary, bytes);
+                File.SetLastWriteTimeUtc(temporary, File.GetLastWriteTimeUtc(path));
                 File.Replace(temporary, target, null);
             }
             finally { if (File.Exists(temporary)) File.Delete(temporary); }
         }
 
-        private ushort U16(long at) => at + 2 <= bytes.Length ? BitConverter.ToUInt16(bytes, (int)at) : throw Truncated();
-        private uint U32(long at) => at + 4 <= bytes.Length ? BitConverter.ToUInt32(bytes, (int)at) : throw Truncated();
-        private ulong U64(long at) => at + 8 <= bytes.Length ? BitConverter.ToUInt64(bytes, (int)at) : throw Truncated();
+        // Offsets come from the file: a section offset past 2^63 reads as a negative long, so both ends are checked.
+        private ushort U16(long at) => at >= 0 && at + 2 <= bytes.Length ? BitConverter.ToUInt16(bytes, (int)at) : throw Truncated();
+        private uint U32(long at) => at >= 0 && at + 4 <= bytes.Length ? BitConverter.ToUInt32(bytes, (int)at) : throw Truncated();
+        private ulong U64(long at) => at >= 0 && at + 8 <= bytes.Length ? BitConverter.ToUInt64(bytes, (int)at) : throw Truncated();
         private InvalidDataException Truncated() => new($"{path} is truncated or its sections point outside it");
 
         private string String(uint stringSection, uint offset)
         {
             if (stringSection >= sections.Count) throw Truncated();
             long start = sections[(int)stringSection].offset + offset, end = start;
+            if (start < 0) throw Truncated();
             while (end < bytes.Length && bytes[end] != 0) end++;
             if (end >= bytes.Length) throw Truncated();
             return Encoding.ASCII.GetString(bytes, (int)start, (int)(end - start));
@@ -181,7 +200,7 @@ namespace LoraLab.Build
         public sealed class Plan
         {
             public Plan(IReadOnlyList<ElfVersionNeeds.Need> weaken, IReadOnlyList<string> blocking) { this.weaken = weaken; this.blocking = blocking; }
-            /// <summary>Needs to mark weak: only never-called anchors ask for them.</summary>
+            /// <summary>Needs to mark weak: only never-called anchors ask for them. None while anything is blocking.</summary>
             public IReadOnlyList<ElfVersionNeeds.Need> weaken { get; }
             /// <summary>Missing versions that real symbols need, each with some of those symbols.</summary>
             public IReadOnlyList<string> blocking { get; }
@@ -190,6 +209,7 @@ namespace LoraLab.Build
         /// <summary>
         /// The libstdc++ versions `library` needs that `systemLibstdcxx` does not define: those needed only by never-called
         /// anchors are to be weakened; any other is blocking (a real symbol is missing: the library cannot run here).
+        /// A library with a blocking need is left as it is: weakening its other needs would not make it load.
         /// </summary>
         public static Plan Decide(ElfVersionNeeds library, IReadOnlyCollection<string> systemDefinitions)
         {
@@ -203,7 +223,7 @@ namespace LoraLab.Build
                 if (real.Count == 0) weaken.Add(need);
                 else blocking.Add($"{need.version} (for {string.Join(", ", real.Take(3))}{(real.Count > 3 ? $" and {real.Count - 3} more" : "")})");
             }
-            return new Plan(weaken, blocking);
+            return blocking.Count > 0 ? new Plan(Array.Empty<ElfVersionNeeds.Need>(), blocking) : new Plan(weaken, blocking);
         }
 
         /// <summary>The libstdc++ the dynamic loader gives this process (the one a .NET process on this machine gets):
@@ -215,7 +235,10 @@ namespace LoraLab.Build
                 foreach (var line in File.ReadLines("/proc/self/maps"))
                 {
                     int slash = line.IndexOf('/');
-                    if (slash >= 0 && line.Contains("/libstdc++.so")) return line.Substring(slash).Trim();
+                    if (slash < 0 || !line.Contains("/libstdc++.so")) continue;
+                    // A library upgraded since this process mapped it (a long-lived MSBuild node) reads "... (deleted)".
+                    string mapped = line.Substring(slash).Trim();
+                    if (File.Exists(mapped)) return mapped;
                 }
             }
             catch (IOException) { }
@@ -232,7 +255,7 @@ namespace LoraLab.Build
     /// never-called anchor, marks that need weak in the copy at Library (the build output; never the NuGet cache) and
     /// says so. A missing version that a real symbol needs is reported as a warning naming it, and nothing is changed.
     /// </summary>
-    public sealed class WeakenGlibcxxNeeds : Task
+    public sealed class WeakenGlibcxxNeeds : Microsoft.Build.Utilities.Task   // qualified: ImplicitUsings brings System.Threading.Tasks.Task
     {
         [Required] public string Library { get; set; } = "";
 
