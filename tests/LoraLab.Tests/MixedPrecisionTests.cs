@@ -133,4 +133,33 @@ public class MixedPrecisionTests
         var error = (p.to(ScalarType.Float64) - expected).abs() / expected.abs().clamp_min(1e-3);
         Assert.True(error.max().ToDouble() <= 1.0 / 256, $"relative error {error.max().ToDouble():G3}");
     }
+
+    [Theory]
+    [InlineData(nn.Reduction.Mean)]
+    [InlineData(nn.Reduction.Sum)]
+    [InlineData(nn.Reduction.None)]
+    public void Cross_entropy_over_bf16_logits_is_computed_in_float32_chunk_by_chunk_with_the_right_gradient(nn.Reduction reduction)
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(12);
+        long rows = CrossEntropyFp32.ChunkRows + 5;                          // two chunks, the second short
+        var logits = (torch.randn(new long[] { rows, 11 }) * 3).to(ScalarType.BFloat16).requires_grad_();
+        var target = torch.randint(0, 11, new long[] { rows });
+        target[0] = torch.tensor(-100L);                                      // ignored rows give neither loss nor gradient
+        target[rows - 1] = torch.tensor(-100L);
+        var loss = CrossEntropyFp32.Loss(logits, target, reduction: reduction);
+        Assert.Equal(ScalarType.Float32, loss.dtype);
+        var probe = reduction == nn.Reduction.None ? torch.randn(new long[] { rows }) : torch.ones(new long[] { });
+        (loss * probe).sum().backward();
+
+        var reference = logits.detach().to(ScalarType.Float64).requires_grad_();
+        var expected = F.cross_entropy(reference, target, ignore_index: -100, reduction: reduction);
+        (expected * probe.to(ScalarType.Float64)).sum().backward();
+        Assert.True(RelativeError(loss, expected) < 1e-5, $"loss off by {RelativeError(loss, expected):G3}");
+        Assert.Equal(ScalarType.BFloat16, logits.grad!.dtype);
+        // The gradient is rounded once into bf16 (8 significant bits): within a bf16 rounding of the float64 one.
+        var error = (logits.grad!.to(ScalarType.Float64) - reference.grad!).abs().max().ToDouble();
+        Assert.True(error <= 4e-3 * reference.grad!.abs().max().ToDouble(), $"gradient off by {error:G3}");
+        Assert.Equal(0.0, logits.grad![0].abs().sum().ToDouble());
+    }
 }
