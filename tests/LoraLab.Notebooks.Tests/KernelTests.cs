@@ -65,6 +65,20 @@ public class KernelTests
     }
 
     [Fact]
+    public async Task A_failed_type_initializer_is_reported_by_its_cause()
+    {
+        // What a library whose native part cannot load looks like from a cell: the cause, not "The type initializer threw".
+        var failed = await kernel.ExecuteCellAsync("""
+            class Native { public static readonly int Handle = Load(); static int Load() => throw new DllNotFoundException("libfoo.so: version `GLIBCXX_9' not found"); }
+            Native.Handle
+            """);
+
+        Assert.False(failed.Succeeded);
+        Assert.Equal("System.DllNotFoundException", failed.Error!.Name);
+        Assert.Contains("GLIBCXX_9", failed.Error.Message);
+    }
+
+    [Fact]
     public async Task Compile_errors_are_errors_with_the_diagnostic()
     {
         var result = await kernel.ExecuteCellAsync("int z = \"not a number\";");

@@ -141,7 +141,10 @@ public sealed partial class CSharpKernel
 
     static ErrorOutput ErrorFrom(Exception exception)
     {
-        if (exception is TargetInvocationException { InnerException: { } inner }) exception = inner;
+        // Wrappers that say only where an exception passed, not what went wrong: show the cause. A type initializer that
+        // failed (a library whose native part cannot load, say) otherwise reads "The type initializer for ... threw".
+        while (exception is TargetInvocationException or TypeInitializationException && exception.InnerException is { } inner)
+            exception = inner;
         // Frames below the submission are Roslyn's scripting machinery: noise to a notebook reader.
         var frames = (exception.StackTrace ?? "").Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .TakeWhile(frame => !frame.Contains("Microsoft.CodeAnalysis.Scripting", StringComparison.Ordinal))
