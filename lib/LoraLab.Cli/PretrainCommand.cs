@@ -31,5 +31,10 @@ public static class PretrainCommand
             error.WriteLine($"lab pretrain: {e.Message}");
             return 1;
         }
+        catch (TypeInitializationException e) when (e.InnerException is TorchRuntimeException cause)
+        {
+            error.WriteLine($"lab pretrain: {cause.Message}");   // libtorch could not load: the loader's reason
+            return 1;
+        }
     }
 }
