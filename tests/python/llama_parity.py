@@ -10,44 +10,21 @@ LoraLab computed. The script recomputes the logits and compares them (max |diffe
 Where `transformers` is installed (the GPU machine), the model is loaded with
 LlamaForCausalLM.from_pretrained: this checks the export against Hugging Face itself.
 Otherwise (Debian's python3 with torch 1.13, no transformers, no safetensors package) it runs an
-independent reference forward of the Llama architecture written below, reading safetensors by
-parsing the header itself. --reference forces the reference path.
+independent reference forward of the Llama architecture written below, reading safetensors with
+safetensors_io.py (written from the format's spec, beside this file). --reference forces the reference path.
 
 Exit status 0 when the logits match, 1 when they do not, 2 on a usage or format error.
 """
 import json
 import math
-import struct
+import os
 import sys
 
-import numpy as np
 import torch
 
-DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32,
-          "I16": np.int16, "I8": np.int8, "U8": np.uint8, "BOOL": np.bool_}
-
-
-def read_safetensors(path):
-    """name -> torch tensor, from the format's spec: u64 LE header length, JSON header, raw data."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    data = raw[8 + n:]
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        chunk = data[begin:end]
-        if info["dtype"] == "BF16":
-            # bfloat16 is the top half of a float32.
-            halves = np.frombuffer(chunk, dtype=np.uint16).astype(np.uint32) << 16
-            array = halves.view(np.float32)
-        else:
-            array = np.frombuffer(chunk, dtype=DTYPES[info["dtype"]])
-        out[name] = torch.from_numpy(array.copy()).reshape(info["shape"])
-    return out
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree from the imports below
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import read_safetensors  # noqa: E402  (the spec's reader, shared with parity_reference.py)
 
 
 def rms_norm(x, weight, eps):
@@ -61,8 +38,27 @@ def rotate_half(x):
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
-def reference_logits(config, w, input_ids):
-    """A written-out Llama forward (rotate_half RoPE, causal softmax attention, SwiGLU), in float64.
+def rotary_tables(T, D, theta, rope="float64"):
+    """cos, sin [T, D] of the rotate_half convention. rope="float64": computed in float64 (the exact angles);
+    rope="hf": as Hugging Face's LlamaRotaryEmbedding builds them, in float32 (inv_freq = 1 / theta ** (arange(0, D, 2) / D),
+    angles = positions x inv_freq, cos and sin in float32), then cast to float64 as HF casts them to the model's dtype;
+    rope="exp": float32 as "hf", but theta^(-2i/d) computed as 1 / exp(2i/d * ln theta) (a diagnostic: LoraLab's formula)."""
+    if rope == "hf":
+        inv_freq = 1.0 / (theta ** (torch.arange(0, D, 2, dtype=torch.int64).float() / D))
+        freqs = torch.outer(torch.arange(T, dtype=torch.int64).float(), inv_freq)
+    elif rope == "exp":
+        inv_freq = 1.0 / ((torch.arange(0, D, 2, dtype=torch.float32) / D) * math.log(theta)).exp()
+        freqs = torch.outer(torch.arange(T, dtype=torch.float32), inv_freq)
+    else:
+        inv_freq = 1.0 / (theta ** (torch.arange(0, D, 2, dtype=torch.float64) / D))
+        freqs = torch.outer(torch.arange(T, dtype=torch.float64), inv_freq)
+    angles = torch.cat((freqs, freqs), dim=-1)
+    return angles.cos().double(), angles.sin().double()
+
+
+def reference_logits(config, w, input_ids, rope="float64", tables=None):
+    """A written-out Llama forward (rotate_half RoPE, causal softmax attention, SwiGLU), in float64 (RMSNorm statistics
+    in float32 as Hugging Face's LlamaRMSNorm; RoPE tables as rotary_tables(rope) says). Differentiable in w.
     Grouped-query attention: KV key/value heads, query head j attends with key/value head j // (H // KV)."""
     w = {k: v.double() for k, v in w.items()}
     C = config["hidden_size"]
@@ -71,10 +67,7 @@ def reference_logits(config, w, input_ids):
     D = C // H
     eps = config["rms_norm_eps"]
     B, T = input_ids.shape
-    inv_freq = 1.0 / (config["rope_theta"] ** (torch.arange(0, D, 2, dtype=torch.float64) / D))
-    freqs = torch.outer(torch.arange(T, dtype=torch.float64), inv_freq)
-    angles = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = angles.cos(), angles.sin()
+    cos, sin = tables if tables is not None else rotary_tables(T, D, config["rope_theta"], rope)
     causal = torch.ones(T, T, dtype=torch.bool).tril()
 
     x = w["model.embed_tokens.weight"][input_ids]
