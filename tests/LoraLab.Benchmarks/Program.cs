@@ -36,31 +36,44 @@ internal static class BenchCommand
 
     public static int Run(string[] args)
     {
-        try
-        {
-            if (args.Length > 0 && args[0] == "train")
-            {
-                if (args.Skip(1).Any(IsHelp)) { Console.WriteLine(TrainBenchmark.Usage); return 0; }
-                var trainOptions = TrainBenchmark.Options.Parse(args[1..]);
-                TorchRuntime.EnsureLoaded();
-                return TrainBenchmark.Run(trainOptions);
-            }
-            if (args.Any(IsHelp)) { Console.WriteLine(Usage); return 0; }
-            var options = ParseStep(args);
-            TorchRuntime.EnsureLoaded();   // before the benchmark sets the threads: loading sets them from LORALAB_THREADS
-            return StepBenchmark.Run(options);
-        }
+        try { return RunChecked(args); }
         catch (UsageException e)
         {
             Console.Error.WriteLine($"bench: {e.Message}");
             Console.Error.WriteLine("  (./lab bench --help lists the options)");
             return 2;
         }
-        catch (TorchRuntimeException e)
+        catch (Exception e) when (TorchRuntimeProblem(e) is { } problem)
         {
-            Console.Error.WriteLine($"bench: {e.Message}");
+            Console.Error.WriteLine($"bench: {problem}");
             return 1;
         }
+    }
+
+    // LoraLab loads libtorch in a module initializer, which runs when a method that uses a LoraLab type is compiled: a
+    // TorchRuntimeException (libtorch cannot load, or LORALAB_THREADS is not a number) then arrives wrapped in a
+    // TypeInitializationException. So Run names no LoraLab type, and this looks for the exception by name.
+    private static string? TorchRuntimeProblem(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+            if (e.GetType().FullName == "LoraLab.TorchRuntimeException") return e.Message;
+        return null;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static int RunChecked(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "train")
+        {
+            if (args.Skip(1).Any(IsHelp)) { Console.WriteLine(TrainBenchmark.Usage); return 0; }
+            var trainOptions = TrainBenchmark.Options.Parse(args[1..]);
+            TorchRuntime.EnsureLoaded();
+            return TrainBenchmark.Run(trainOptions);
+        }
+        if (args.Any(IsHelp)) { Console.WriteLine(Usage); return 0; }
+        var options = ParseStep(args);
+        TorchRuntime.EnsureLoaded();   // before the benchmark sets the threads: loading sets them from LORALAB_THREADS
+        return StepBenchmark.Run(options);
     }
 
     private static bool IsHelp(string a) => a is "-h" or "--help" or "help";

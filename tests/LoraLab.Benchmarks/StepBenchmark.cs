@@ -217,7 +217,7 @@ internal static class StepBenchmark
     private static void Report(List<Row> rows, StepOptions options, string loadBefore)
     {
         Console.WriteLine();
-        Console.WriteLine($"{"case",-6} {"what",-58} {"thr",3} {"LoraLab",10} {"PyTorch",10} {"ratio",6} {"(cpu)",6}  {"target",-22}");
+        Console.WriteLine($"{"case",-6} {"what",-61} {"thr",3} {"LoraLab",10} {"PyTorch",10} {"ratio",6} {"(cpu)",6}  {"target",-22}");
         foreach (var row in rows)
         {
             var c = row.Case;
@@ -226,14 +226,20 @@ internal static class StepBenchmark
             string verdict = c.MaxRatio is not { } max ? c.TargetText
                            : ratio is not { } q ? $"{c.TargetText}: not measured"
                            : q <= max ? $"{c.TargetText}: met" : $"{c.TargetText}: MISSED";
-            Console.WriteLine($"{c.Name,-6} {c.What,-58} {c.Threads,3} {Time(row.Ours.wall),10} {(row.Theirs is { } w ? Time(w.wall) : "n/a"),10} " +
+            Console.WriteLine($"{c.Name,-6} {c.What,-61} {c.Threads,3} {Time(row.Ours.wall),10} {(row.Theirs is { } w ? Time(w.wall) : "n/a"),10} " +
                               $"{Text(ratio, "F2"),6} {Text(cpuRatio, "F2"),6}  {verdict}");
         }
         Console.WriteLine();
         Console.WriteLine("Times: wall clock per iteration (µs, or ms), median of the repetitions. ratio = LoraLab / PyTorch wall time (below 1: LoraLab");
-        Console.WriteLine("is faster); (cpu) = the same ratio in process CPU time. thr = intra-op threads, set on both sides. Targets: the issue's;");
-        Console.WriteLine("the per-op cases have none (they show the cost of the language boundary on tiny tensors).");
-        Console.WriteLine($"Load average: {loadBefore} before, {LoadAverage()} after (1, 5, 15 min; {Environment.ProcessorCount} cores).");
+        Console.WriteLine("is faster); (cpu) = the same ratio in process CPU time. thr = intra-op threads, set on both sides. Targets: the issue's,");
+        Console.WriteLine("judged on the wall-time ratio; the per-op cases have none (they show the cost of the language boundary on tiny tensors).");
+        string loadAfter = LoadAverage();
+        Console.WriteLine($"Load average: {loadBefore} before, {loadAfter} after (1, 5, 15 min; {Environment.ProcessorCount} cores).");
+        bool busy = new[] { loadBefore, loadAfter }.Any(l =>
+            double.TryParse(l.Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && x > Environment.ProcessorCount / 2.0);
+        if (busy)
+            Console.WriteLine("The machine was busy with other work: both sides lost time to it (they took turns, so the ratios suffer less than the\n" +
+                              "times), but expect several percent of noise, and far more for cases with more threads than idle cores.");
         foreach (var row in rows.Where(r => r.Case.Name == "quick").Take(1))
             Console.WriteLine($"quick: LoraLab {Count(row.OurInfo["params"])} parameters in {Count(row.OurInfo["tensors"])} tensors, PyTorch " +
                               $"{Count(row.TheirInfo["params"])} in {Count(row.TheirInfo["tensors"])}; attention: LoraLab {row.OurInfo["attention"]}, PyTorch {row.TheirInfo["attention"] ?? "n/a"}; " +
