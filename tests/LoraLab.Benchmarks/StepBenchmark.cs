@@ -2,8 +2,9 @@
 //
 // Each case exists twice, with the same shapes and operations: here on LoraLab and TorchSharp, and in reference.py in
 // plain PyTorch. Both sides run with the same intra-op thread count, set explicitly (torch.set_num_threads on both;
-// reference.py also gets OMP_NUM_THREADS, MKL_NUM_THREADS and OPENBLAS_NUM_THREADS). After a warm-up (three runs of the
-// case on each side, then a pause so that .NET's tiered JIT has swapped in optimized code), the two sides take turns:
+// reference.py also gets OMP_NUM_THREADS, MKL_NUM_THREADS and OPENBLAS_NUM_THREADS). After a warm-up (LoraLab: three runs
+// of the case, a pause so that .NET's tiered JIT swaps in optimized code, three more; Python: three runs; the quick step
+// one of each, after the step its setup takes on both sides), the two sides take turns:
 // repetition r runs LoraLab then Python, repetition r + 1 Python then LoraLab, so a load that comes and goes on a shared
 // machine hits both alike. Each side's time is the median of the repetitions, in wall-clock time per iteration; the
 // table's ratio is LoraLab / PyTorch (below 1: LoraLab is faster). The same ratio in CPU time (each process's CPU time,
@@ -11,7 +12,10 @@
 // time does not.
 //
 // Every LoraLab iteration runs in its own dispose scope, as a training step does, so its temporaries are freed at once.
-// Everything runs on the CPU (libtorch 2.10 from TorchSharp-cpu against the Python's torch, Debian's 1.13 here).
+// Everything runs on the CPU (libtorch 2.10 from TorchSharp-cpu, with MKL, against the Python's torch: Debian's 1.13 here,
+// whose matmuls run on the system's libblas.so.3; ./lab bench gives it OpenBLAS, see bench_python in lab). PyTorch's
+// training steps zero gradients with set_to_none=True (its cheapest, and PyTorch 2's default) and run torch.optim.AdamW
+// with foreach=False (the CPU default); LoraLab's optimizers zero their flat gradient buffer.
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
