@@ -6,17 +6,25 @@
 // peak device memory and model FLOP utilisation. The PyTorch side is tests/gpu/peft_bench.py.
 //
 //   ./lab bench train [--smoke] [--shapes tiny,small,medium] [--modes lora,full] [--steps 10]
-//                     [--warmup 3] [--repeats 3] [--graphs auto|off] [--peak-tflops 989] [--json file]
+//                     [--warmup 3] [--repeats 3] [--peak-tflops 989] [--json file]
 //
 // On a machine without a GPU it runs the smoke shape (a check of the harness, seconds on a CPU).
+//
+// What LoraLab's side measures, on TorchSharp 0.107: eager steps (TorchSharp has no CUDA graph API, so the old binding's
+// graph capture and the --graphs option are gone, see TrainStep.cs), with LoraLab's flat-buffer AdamW. TorchSharp has no
+// CUDA memory statistics either (no max_memory_allocated, reset_peak_memory_stats or empty_cache), so LoraLab's peak
+// memory column is n/a; the PyTorch side still reports its own.
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LoraLab.Lora;
 using LoraLab.Models;
+using LoraLab.Modules;
 using LoraLab.Optim;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 /// <summary>A benchmark model: the Llama shape and the batch it trains on.</summary>
 internal sealed record TrainShape(string name, int hidden, int layers, int heads, int intermediate, int vocab, int seq, int batch)
@@ -55,24 +63,33 @@ internal static class TrainBenchmark
     private const double Alpha = 32;
     private static readonly string Projections = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj";
 
-    public static int Run(string[] args)
+    public const string Usage = """
+        usage: ./lab bench train [--smoke] [--shapes tiny,small,medium] [--modes lora,full] [--steps N] [--warmup N]
+                                 [--repeats N] [--peak-tflops X] [--json FILE]
+          --smoke            the smoke shape only (what a machine without a GPU runs anyway)
+          --shapes LIST      tiny, small, medium, smoke (default tiny,small,medium)
+          --modes LIST       lora, full (default both)
+          --steps N          steps per timed window (default 10); --warmup N warm-up steps (default 3);
+          --repeats N        timed windows, of which the median counts (default 3)
+          --peak-tflops X    the device's dense bf16 peak, for MFU (or LORALAB_PEAK_TFLOPS)
+          --json FILE        also write every result as JSON
+        """;
+
+    public static int Run(Options options)
     {
-        var options = Options.Parse(args);
-        var device = torch.cuda.is_available() ? Device.CUDA : Device.CPU;
-        if (device == Device.CPU && !options.smoke)
+        var device = torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+        if (device.type == DeviceType.CPU && !options.smoke)
         {
             Console.WriteLine("No GPU: running the smoke shape only (pass --smoke to say so; the paper shapes need a GPU).");
             options = options with { smoke = true };
         }
         var shapes = options.smoke ? new[] { TrainShape.All.Single(s => s.name == "smoke") }
-                                   : options.shapes.Select(n => TrainShape.All.SingleOrDefault(s => s.name == n)
-                                         ?? throw new ArgumentException($"--shapes: unknown shape '{n}' (known: tiny, small, medium, smoke)")).ToArray();
+                                   : options.shapes.Select(n => TrainShape.All.Single(s => s.name == n)).ToArray();
         if (options.smoke) options = options with { steps = Math.Min(options.steps, 3), warmup = Math.Min(options.warmup, 1), repeats = Math.Min(options.repeats, 2) };
 
-        Console.WriteLine($"LoraLab training benchmark on {(device == Device.CUDA ? "CUDA" : "CPU")}, libtorch {Version()}; " +
-                          $"bf16 base, AdamW, LoRA r={Rank} alpha={Alpha} on {Projections} (fp32 adapters); " +
-                          $"{options.steps} steps x {options.repeats} repeats after {options.warmup} warm-up steps; " +
-                          $"CUDA graphs: {(options.graphs && torch.cuda.graphs_supported() ? "on where the step is capturable" : "off")}");
+        Console.WriteLine($"LoraLab training benchmark on {(device.type == DeviceType.CUDA ? "CUDA" : "CPU")}, libtorch {Version()} (TorchSharp), " +
+                          $"{torch.get_num_threads()} intra-op threads; bf16 base, AdamW, LoRA r={Rank} alpha={Alpha} on {Projections} (fp32 adapters); " +
+                          $"{options.steps} steps x {options.repeats} repeats after {options.warmup} warm-up steps; eager steps (no CUDA graphs in TorchSharp)");
         var ours = new List<JsonObject>();
         foreach (var shape in shapes)
             foreach (var mode in options.modes)
@@ -95,7 +112,7 @@ internal static class TrainBenchmark
     private static JsonObject Guarded(TrainShape shape, string mode, Func<JsonObject> run)
     {
         try { return run(); }
-        catch (Exception e) when (e is TorchException or NotSupportedException or ArgumentException)
+        catch (Exception e) when (e is ExternalException or NotSupportedException or ArgumentException or InvalidOperationException)
         {
             return new JsonObject { ["side"] = "loralab", ["shape"] = shape.name, ["mode"] = mode, ["error"] = e.Message.Split('\n')[0] };
         }
@@ -103,7 +120,6 @@ internal static class TrainBenchmark
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
-            if (torch.cuda.is_available()) torch.cuda.empty_cache();
         }
     }
 
@@ -119,28 +135,25 @@ internal static class TrainBenchmark
         using var ids = torch.randint(shape.vocab, new long[] { shape.batch, shape.seq }, device: device).DetachFromDisposeScope();
         using var step = new TrainStep(model, optimizer, ids);
 
-        for (int i = 0; i < options.warmup; i++) step.Eager();
-        string graphNote = "off (--graphs off)";
-        bool graphed = options.graphs && step.TryCapture(out graphNote);
-        if (!graphed && options.graphs && torch.cuda.graphs_supported()) Console.WriteLine($"  ({shape.name}/{mode}: eager steps: {graphNote})");
-        torch.cuda.synchronize();
-        if (device == Device.CUDA) torch.cuda.reset_peak_memory_stats();
+        void Synchronize() { if (device.type == DeviceType.CUDA) torch.cuda.synchronize(device); }
+        for (int i = 0; i < options.warmup; i++) step.Run();
+        Synchronize();
         var rates = new List<double>();
         for (int r = 0; r < options.repeats; r++)
         {
             var clock = Stopwatch.StartNew();
             for (int i = 0; i < options.steps; i++) step.Run();
-            torch.cuda.synchronize();
+            Synchronize();
             rates.Add((double)shape.batch * shape.seq * options.steps / clock.Elapsed.TotalSeconds);
         }
         return new JsonObject
         {
             ["side"] = "loralab", ["shape"] = shape.name, ["mode"] = mode,
             ["tok_s"] = Median(rates), ["tok_s_all"] = new JsonArray(rates.Select(x => (JsonNode)x).ToArray()),
-            ["peak_bytes"] = device == Device.CUDA ? torch.cuda.max_memory_allocated() : 0,
+            ["peak_bytes"] = 0L,   // TorchSharp 0.107 has no CUDA memory statistics: n/a in the table
             ["base_params"] = baseParameters, ["trainable_params"] = trainable.Sum(p => p.numel()),
-            ["loss"] = step.LastLoss(), ["optimizer"] = optimizer.LastImpl.ToString(), ["cuda_graph"] = graphed,
-            ["torch"] = Version(),
+            ["loss"] = double.IsFinite(step.LastLoss()) ? step.LastLoss() : null, ["optimizer"] = "flat-buffer AdamW", ["cuda_graph"] = false,
+            ["torch"] = Version(), ["threads"] = torch.get_num_threads(),
         };
     }
 
@@ -148,7 +161,7 @@ internal static class TrainBenchmark
     {
         string script = Path.Combine(AppContext.BaseDirectory, "peft_bench.py");
         string python = Environment.GetEnvironmentVariable("LORALAB_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3";
-        var arguments = new List<string> { script, "--modes", string.Join(",", options.modes), "--device", device == Device.CUDA ? "cuda" : "cpu",
+        var arguments = new List<string> { script, "--modes", string.Join(",", options.modes), "--device", device.type == DeviceType.CUDA ? "cuda" : "cpu",
                                            "--steps", $"{options.steps}", "--warmup", $"{options.warmup}", "--repeats", $"{options.repeats}",
                                            "--rank", $"{Rank}", "--alpha", Alpha.ToString(CultureInfo.InvariantCulture) };
         foreach (var s in shapes) arguments.AddRange(new[] { "--shape", s.PythonSpec });
@@ -157,12 +170,18 @@ internal static class TrainBenchmark
         {
             var info = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var a in arguments) info.ArgumentList.Add(a);
+            // The same intra-op thread count as LoraLab's side (on the CPU it decides the speed of both).
+            string threads = torch.get_num_threads().ToString(CultureInfo.InvariantCulture);
+            foreach (var variable in new[] { "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS" }) info.Environment[variable] = threads;
             using var process = Process.Start(info)!;
             var stderr = process.StandardError.ReadToEndAsync();
             string? line;
             while ((line = process.StandardOutput.ReadLine()) is not null)
             {
-                if (JsonNode.Parse(line) is not JsonObject row) continue;
+                JsonObject? row;
+                try { row = JsonNode.Parse(line) as JsonObject; }
+                catch (JsonException) { row = null; }
+                if (row is null) continue;
                 results.Add(row);
                 Console.WriteLine($"  PyTorch {row["shape"]}/{row["mode"]}: {Describe(row)}");
             }
@@ -194,12 +213,13 @@ internal static class TrainBenchmark
         Console.WriteLine("ratio = LoraLab / PyTorch tokens per second (higher is better). PyTorch's LoRA: " +
                           (theirs.Select(r => r["lora_impl"]?.GetValue<string>()).FirstOrDefault(s => !string.IsNullOrEmpty(s)) ?? "not run") + ".");
         Console.WriteLine("full: LoraLab keeps AdamW's state in float32 for bf16 parameters; PyTorch's AdamW keeps it in bf16 (the parameters' dtype).");
+        Console.WriteLine("LoraLab MiB: n/a, TorchSharp 0.107 has no CUDA memory statistics. LoraLab's steps are eager (no CUDA graphs in TorchSharp).");
         Console.WriteLine(options.peakTflops is { } peak
             ? $"MFU = tok/s x FLOPs per token / {peak:F0} TFLOP/s (the device's dense bf16 peak); FLOPs per token as TrainShape.FlopsPerToken (PaLM's accounting)."
             : "MFU: n/a (pass --peak-tflops or set LORALAB_PEAK_TFLOPS to the device's dense bf16 peak).");
     }
 
-    private static string Version() => $"{torch.version.major}.{torch.version.minor}.{torch.version.patch}";
+    private static string Version() => torch.__version__;
 
     // The FLOP accounting counts the weights it multiplies by; check that count against the model itself.
     private static void CheckAccounting(TrainShape shape, long baseParameters, long trainable, string mode)
@@ -213,11 +233,15 @@ internal static class TrainBenchmark
     }
 
     private static bool Same(JsonObject r, TrainShape s, string mode) => r["shape"]?.GetValue<string>() == s.name && r["mode"]?.GetValue<string>() == mode;
-    private static double? Rate(JsonObject? r) => r?["tok_s"]?.GetValue<double>();
-    private static double? MiB(JsonObject? r) => r?["peak_bytes"]?.GetValue<long>() is long b && b > 0 ? b / 1048576.0 : null;
+    private static double? Rate(JsonObject? r) => Number(r?["tok_s"]);
+    private static double? MiB(JsonObject? r) => Number(r?["peak_bytes"]) is double b && b > 0 ? b / 1048576.0 : null;
+
+    // A JSON number of either side, whatever .NET type it was written from (the Python side's come parsed).
+    private static double? Number(JsonNode? n) =>
+        n is JsonValue && double.TryParse(n.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double x) ? x : null;
     private static double? Mfu(double? tokS, double flops, Options o) => o.peakTflops is { } peak && tokS is { } t ? t * flops / (peak * 1e12) : null;
     private static string Text(double? x, string format) => x is { } v && double.IsFinite(v) ? v.ToString(format, CultureInfo.InvariantCulture) : "n/a";
-    private static string Describe(JsonObject r) => r["error"] is { } e ? $"error: {e}" : $"{Rate(r):N0} tok/s, loss {r["loss"]?.GetValue<double>():F3}";
+    private static string Describe(JsonObject r) => r["error"] is { } e ? $"error: {e}" : $"{Rate(r):N0} tok/s, loss {Number(r["loss"]):F3}";
 
     private static double Median(List<double> xs)
     {
@@ -225,39 +249,37 @@ internal static class TrainBenchmark
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    internal sealed record Options(bool smoke, string[] shapes, string[] modes, int steps, int warmup, int repeats, bool graphs, double? peakTflops, string? json)
+    internal sealed record Options(bool smoke, string[] shapes, string[] modes, int steps, int warmup, int repeats, double? peakTflops, string? json)
     {
+        /// <summary>Reads the options; every problem is a UsageException (exit code 2).</summary>
         public static Options Parse(string[] args)
         {
-            var o = new Options(false, new[] { "tiny", "small", "medium" }, new[] { "lora", "full" }, 10, 3, 3, true,
-                                double.TryParse(Environment.GetEnvironmentVariable("LORALAB_PEAK_TFLOPS"), CultureInfo.InvariantCulture, out double p) ? p : null, null);
-            for (int i = 0; i < args.Length; i++)
+            double? peak = null;
+            if (Environment.GetEnvironmentVariable("LORALAB_PEAK_TFLOPS") is { Length: > 0 } text)
+                peak = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double p) && p > 0 && double.IsFinite(p)
+                    ? p : throw new UsageException($"LORALAB_PEAK_TFLOPS={text} is not a positive number");
+            var o = new Options(false, new[] { "tiny", "small", "medium" }, new[] { "lora", "full" }, 10, 3, 3, peak, null);
+            var seen = new HashSet<string>();
+            var reader = new ArgumentReader(args);
+            while (reader.Next() is { } arg)
             {
-                string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-                int Count() => int.TryParse(Value(), out int n) && n > 0 ? n : throw new ArgumentException($"{args[i - 1]} needs a positive integer, got '{args[i]}'");
-                o = args[i] switch
+                if (!arg.StartsWith('-')) throw new UsageException($"unknown argument '{arg}' for bench train");
+                if (!seen.Add(reader.Name)) throw new UsageException($"{reader.Name} is given twice");
+                o = reader.Name switch
                 {
-                    "--smoke" => o with { smoke = true },
-                    "--shapes" => o with { shapes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries) },
-                    "--modes" => o with { modes = Modes(Value()) },
-                    "--steps" => o with { steps = Count() },
-                    "--warmup" => o with { warmup = Count() },
-                    "--repeats" => o with { repeats = Count() },
-                    "--graphs" => o with { graphs = Value() != "off" },
-                    "--peak-tflops" => o with { peakTflops = double.Parse(Value(), CultureInfo.InvariantCulture) },
-                    "--json" => o with { json = Value() },
-                    _ => throw new ArgumentException($"unknown option '{args[i]}' (see tests/LoraLab.Benchmarks/TrainBenchmark.cs)"),
+                    "--smoke" => reader.Flag(o with { smoke = true }),
+                    "--shapes" => o with { shapes = reader.Choices(TrainShape.All.Select(s => s.name).ToArray()) },
+                    "--modes" => o with { modes = reader.Choices(new[] { "lora", "full" }) },
+                    "--steps" => o with { steps = reader.PositiveInt(max: 1_000_000) },
+                    "--warmup" => o with { warmup = reader.PositiveInt(max: 1_000_000) },
+                    "--repeats" => o with { repeats = reader.PositiveInt(max: 1000) },
+                    "--peak-tflops" => o with { peakTflops = reader.PositiveDouble() },
+                    "--json" => o with { json = reader.Value() },
+                    "--graphs" => throw new UsageException("--graphs is gone: TorchSharp 0.107 has no CUDA graph API, every step runs eagerly"),
+                    _ => throw new UsageException($"unknown option '{reader.Name}' for bench train"),
                 };
             }
             return o;
-        }
-
-        private static string[] Modes(string text)
-        {
-            var modes = text.Split(',', StringSplitOptions.RemoveEmptyEntries);
-            foreach (var m in modes)
-                if (m is not ("lora" or "full")) throw new ArgumentException($"--modes: unknown mode '{m}' (lora, full)");
-            return modes;
         }
     }
 }

@@ -1,84 +1,41 @@
-// One training step of the benchmark, run eagerly or replayed from a CUDA graph.
+// One training step of the training benchmark (TrainBenchmark.cs): zero_grad, forward, loss, backward, AdamW, eagerly.
 //
-// A whole step (forward, loss, backward, AdamW) can be captured when nothing in it needs the host:
-// the fused AdamW reads its step counts from device tensors, so each replay advances them; the
-// loop and foreach AdamW compute bias corrections on the host, which a replay would freeze at the
-// captured step, so those steps stay eager. The gradients are unset when the capture starts, so the
-// captured backward allocates them in the graph's memory pool and every replay overwrites them
-// (zero_grad must not run between replays). The batch is a static tensor: copy the next batch into
-// it before Run().
+// With the old binding (LoraLab.Torch) a step could also be captured as a CUDA graph and replayed. TorchSharp 0.107 has no
+// CUDA graph API (nothing in torch.cuda beyond is_available, device_count, manual_seed and synchronize), so every step
+// runs eagerly: on a GPU the launch overhead of each operation is part of what the benchmark measures.
 using LoraLab.Models;
 using LoraLab.Optim;
-using LoraLab.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
-internal sealed class TrainStep : IDisposable
+internal sealed class TrainStep(LlamaForCausalLM model, Optimizer optimizer, Tensor ids) : IDisposable
 {
-    private readonly LlamaForCausalLM model;
-    private readonly Optimizer optimizer;
-    private readonly Tensor ids;
-    private torch.cuda.CUDAGraph? graph;
+    /// <summary>
+    /// The loss on bf16 logits is computed from a float32 copy of them (F.cross_entropy's path), not with LoraLab's
+    /// CrossEntropyFp32, which LlamaForCausalLM.Loss uses for bf16 logits: on TorchSharp 0.107 its backward returns two
+    /// gradients for the four inputs of apply, and TorchSharp then throws from inside the autograd engine, which aborts
+    /// the process ("Function CrossEntropyFp32 returned an incorrect number of gradients (expected 4), got 2"). The
+    /// PyTorch side also takes the float32 route (full: .float(); lora: autocast runs cross_entropy in float32). Set this
+    /// to false once lib/LoraLab/Modules/CrossEntropyFp32.cs returns one entry per input.
+    /// </summary>
+    public static readonly bool Float32LogitsForLoss = true;
+
     private Tensor? loss;
-
-    public TrainStep(LlamaForCausalLM model, Optimizer optimizer, Tensor ids) => (this.model, this.optimizer, this.ids) = (model, optimizer, ids);
-
-    public bool graphed => graph is not null;
 
     public void Run()
     {
-        if (graph is null) Eager();
-        else graph.Replay();
-    }
-
-    public void Eager()
-    {
-        optimizer.zero_grad();
-        Forward();
-    }
-
-    // The step without zero_grad: what the graph records.
-    private void Forward()
-    {
         using var scope = torch.NewDisposeScope();
-        var l = LlamaForCausalLM.Loss(model.forward(ids), ids);
+        optimizer.zero_grad();
+        var logits = model.call(ids);
+        if (Float32LogitsForLoss && logits.dtype != ScalarType.Float32) logits = logits.to(ScalarType.Float32);
+        var l = LlamaForCausalLM.Loss(logits, ids);
         l.backward();
         optimizer.step();
         loss?.Dispose();
         loss = l.detach().DetachFromDisposeScope();
     }
 
-    /// <summary>Captures the step as a CUDA graph where that is sound; otherwise says why not and stays eager.</summary>
-    public bool TryCapture(out string why)
-    {
-        if (!torch.cuda.graphs_supported()) { why = "this shim has no CUDA graphs or there is no GPU"; return false; }
-        if (optimizer.LastImpl != OptimizerImpl.Fused)
-        {
-            why = $"the optimizer ran its {optimizer.LastImpl} kernel, whose bias corrections come from the host (only the fused AdamW is capturable)";
-            return false;
-        }
-        var g = new torch.cuda.CUDAGraph();
-        try
-        {
-            g.Warmup(() => { for (int i = 0; i < 3; i++) Eager(); });   // PyTorch's recipe: warm up on the capture stream
-            optimizer.zero_grad();
-            g.Capture(Forward);
-            graph = g;
-            why = "";
-            return true;
-        }
-        catch (TorchException e)
-        {
-            g.Dispose();
-            optimizer.zero_grad();
-            why = $"capture failed: {e.Message.Split('\n')[0]}";
-            return false;
-        }
-    }
-
     public double LastLoss() => loss?.ToDouble() ?? double.NaN;
 
-    public void Dispose()
-    {
-        graph?.Dispose();
-        loss?.Dispose();
-    }
+    public void Dispose() => loss?.Dispose();
 }

@@ -1,26 +1,28 @@
 // A minimal xunit-compatible runner for machines without the dotnet SDK (the lent GPU machine).
-// It finds [Fact] and [Theory]/[InlineData] methods in the given test assemblies, honours Skip
-// (so CUDA tests run exactly where a GPU is visible), runs each on a fresh instance, and prints
+// It finds [Fact] and [Theory] methods (with [InlineData] or [MemberData] rows) in the given test
+// assemblies, honours Skip (so CUDA tests run exactly where a GPU is visible), runs each on a fresh
+// instance (a test class may take an ITestOutputHelper, which writes to the console), and prints
 // one line per test and a closing "N passed, N failed, N skipped".
 //
-//   LoraLab.DeviceRunner [assembly-name ...] [--filter text]
-//   LoraLab.DeviceRunner bench [iterations]     (the binding-overhead benchmark instead)
+//   LoraLab.DeviceRunner [assembly-name ...] [--filter text]   (default: LoraLab.Tests)
+//   LoraLab.DeviceRunner bench [options]        (./lab bench: LoraLab against Python PyTorch, tests/LoraLab.Benchmarks)
 //   LoraLab.DeviceRunner bench train [options]  (the training benchmark, tests/LoraLab.Benchmarks/TrainBenchmark.cs)
 using System.Diagnostics;
 using System.Reflection;
 using Xunit;
+using Xunit.Abstractions;
 using Xunit.Sdk;
 
 if (args.FirstOrDefault() == "bench")
 {
     var benchmark = Assembly.Load("LoraLab.Benchmarks").EntryPoint!;
-    benchmark.Invoke(null, new object[] { args.Skip(1).ToArray() });
-    return Environment.ExitCode;   // the benchmark's status (bench train: 1 when a LoraLab run failed)
+    var status = benchmark.Invoke(null, new object[] { args.Skip(1).ToArray() });
+    return status as int? ?? Environment.ExitCode;   // the benchmark's status (1: a LoraLab case failed; 2: a bad argument)
 }
 
 var names = args.TakeWhile(a => a != "--filter").ToList();
 string? filter = args.SkipWhile(a => a != "--filter").Skip(1).FirstOrDefault();
-if (names.Count == 0) names.Add("LoraLab.Torch.Tests");
+if (names.Count == 0) names.Add("LoraLab.Tests");
 
 int passed = 0, failed = 0, skipped = 0;
 foreach (var name in names)
@@ -45,7 +47,7 @@ foreach (var name in names)
                 var clock = Stopwatch.StartNew();
                 try
                 {
-                    object? instance = method.IsStatic ? null : Activator.CreateInstance(type);
+                    object? instance = method.IsStatic ? null : NewInstance(type, label);
                     var result = method.Invoke(instance, arguments);
                     if (result is Task task) task.GetAwaiter().GetResult();
                     (instance as IDisposable)?.Dispose();
@@ -66,9 +68,24 @@ Console.WriteLine();
 Console.WriteLine($"{passed} passed, {failed} failed, {skipped} skipped");
 return failed == 0 ? 0 : 1;
 
-// The argument lists of a test: one empty list for a [Fact], each [InlineData] row for a [Theory].
+// The argument lists of a test: one empty list for a [Fact], each [InlineData] or [MemberData] row for a [Theory].
 static IEnumerable<object?[]> Cases(MethodInfo method)
 {
-    var rows = method.GetCustomAttributes<InlineDataAttribute>().SelectMany(d => d.GetData(method)).ToList();
+    var rows = method.GetCustomAttributes<DataAttribute>().SelectMany(d => d.GetData(method)).ToList();
     return rows.Count > 0 ? rows : new List<object?[]> { Array.Empty<object?>() };
+}
+
+// A fresh instance of a test class: its parameterless constructor, or one that takes an ITestOutputHelper.
+static object NewInstance(Type type, string test)
+{
+    if (type.GetConstructor(Type.EmptyTypes) is { } plain) return plain.Invoke(null);
+    if (type.GetConstructor(new[] { typeof(ITestOutputHelper) }) is { } withOutput) return withOutput.Invoke(new object[] { new ConsoleOutput(test) });
+    throw new InvalidOperationException($"{type.Name} has no constructor this runner can call (none, or one ITestOutputHelper)");
+}
+
+// ITestOutputHelper for the runner: each line goes to the console, after the test's name.
+sealed class ConsoleOutput(string test) : ITestOutputHelper
+{
+    public void WriteLine(string message) => Console.WriteLine($"  {test}: {message}");
+    public void WriteLine(string format, params object[] args) => WriteLine(string.Format(format, args));
 }
