@@ -56,11 +56,14 @@ public static class TorchRuntime
     }
 
     /// <summary>
-    /// The default intra-op thread count: the machine's cores, at most 8. libtorch parallelizes each large operation
-    /// across them; small operations stay on one thread whatever the setting. Sweeps that run several workers give each
-    /// its share (set LORALAB_THREADS per worker).
+    /// The default intra-op thread count: 1. Measured on the 2-core machine (the quick base's training step): one thread
+    /// 360 ms whether the other core is idle or busy; two threads 241 ms on an idle machine but 673 ms with the other
+    /// core busy, because the bundled OpenMP runtime spins waiting for the descheduled thread (and with
+    /// OMP_WAIT_POLICY=PASSIVE, 355 and 400 ms: no gain at all). A fixed count also keeps a seeded run's numbers the same
+    /// on every machine (threads change the order of floating-point sums). Many small runs use the cores better as
+    /// parallel workers than as threads; set LORALAB_THREADS for one large run on an idle machine.
     /// </summary>
-    public static int DefaultThreads => Math.Clamp(Environment.ProcessorCount, 1, 8);
+    public const int DefaultThreads = 1;
 
     private static int Threads()
     {

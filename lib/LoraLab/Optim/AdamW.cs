@@ -27,17 +27,17 @@ public sealed class AdamW : Optimizer
     public AdamW(IEnumerable<Tensor> parameters, double lr = 1e-3, double weight_decay = 0.01, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
         : this(new[] { new ParamGroup(parameters, lr, weight_decay) }, beta1, beta2, eps) { }
 
-    internal override void Update(int index, ParamGroup group, FlatBuffer buffer)
+    internal override void Update(int index, GroupRates rates, FlatBuffer buffer)
     {
         var (m, v) = moments[index];
         long t = ++steps[index];
         var (w, g) = (buffer.weights, buffer.GradientForUpdate());
-        if (group.weight_decay != 0) w.mul_(1 - group.lr * group.weight_decay);
+        rates.Decay(w);
         m.mul_(beta1).add_(g, 1 - beta1);
         v.mul_(beta2).addcmul_(g, g, 1 - beta2);
         double bias1 = 1 - Math.Pow(beta1, t), bias2 = 1 - Math.Pow(beta2, t);
         var denominator = v.sqrt().div_(Math.Sqrt(bias2)).add_(eps);
-        w.addcdiv_(m, denominator, -group.lr / bias1);
+        w.addcdiv_(rates.PerElement(m), denominator, -rates.lr / bias1);
     }
 
     internal override IEnumerable<Tensor> StateTensors(int index) => new[] { moments[index].m, moments[index].v };
@@ -48,12 +48,10 @@ public sealed class AdamW : Optimizer
     {
         var m = new List<Tensor>();
         var v = new List<Tensor>();
-        var g = param_groups[group];
-        foreach (var p in g.parameters)
+        foreach (var p in param_groups[group].parameters)
             for (int i = 0; i < Buckets.Count; i++)
             {
-                if (Buckets[i].group != g) continue;
-                int at = Buckets[i].buffer.parameters.ToList().IndexOf(p);
+                int at = Buckets[i].buffer.IndexOf(p);
                 if (at < 0) continue;
                 m.Add(Buckets[i].buffer.SliceOf(moments[i].m, at));
                 v.Add(Buckets[i].buffer.SliceOf(moments[i].v, at));

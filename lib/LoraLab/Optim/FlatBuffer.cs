@@ -123,6 +123,9 @@ internal sealed class FlatBuffer : IDisposable
 
     public (long offset, long numel) Range(int i) => (slices[i].offset, slices[i].numel);
 
+    /// <summary>The index of a parameter in this buffer, or -1.</summary>
+    public int IndexOf(Tensor parameter) => Array.FindIndex(slices, s => ReferenceEquals(s.parameter, parameter));
+
     private void Attach(int i)
     {
         var (p, offset, numel) = slices[i];

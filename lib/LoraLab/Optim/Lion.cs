@@ -22,13 +22,13 @@ public sealed class Lion : Optimizer
     public Lion(IEnumerable<Tensor> parameters, double lr = 1e-4, double weight_decay = 0, double beta1 = 0.9, double beta2 = 0.95)
         : this(new[] { new ParamGroup(parameters, lr, weight_decay) }, beta1, beta2) { }
 
-    internal override void Update(int index, ParamGroup group, FlatBuffer buffer)
+    internal override void Update(int index, GroupRates rates, FlatBuffer buffer)
     {
         var m = momentum[index];
         var (w, g) = (buffer.weights, buffer.GradientForUpdate());
         var direction = m.mul(beta1).add_(g, 1 - beta1).sign_();
-        if (group.weight_decay != 0) w.mul_(1 - group.lr * group.weight_decay);
-        w.add_(direction, -group.lr);
+        rates.Decay(w);
+        w.add_(rates.PerElement(direction), -rates.lr);
         m.mul_(beta2).add_(g, 1 - beta2);
     }
 

@@ -5,15 +5,16 @@ using static TorchSharp.torch;
 namespace LoraLab.Optim;
 
 /// <summary>
-/// The optimizer protocol, as torch.optim: zero_grad(), step(). Each group's parameters live in flat buffers (one per
-/// dtype and device, see <see cref="FlatBuffer"/>), so a step is a constant number of operations per buffer, however
-/// many parameters there are, and zero_grad clears one gradient buffer. State tensors are owned by the optimizer
-/// (outside every dispose scope); Dispose releases them. State is float32 for bf16/fp16 parameters, as mixed-precision
-/// training keeps it, and so is the master copy of those parameters that the updates go to.
+/// The optimizer protocol, as torch.optim: zero_grad(), step(). The parameters live in flat buffers, one per dtype and
+/// device whatever the groups (see <see cref="FlatBuffer"/>; each group's rates apply to its range of the buffer, see
+/// <see cref="GroupRates"/>), so a step is a constant number of operations per buffer, however many parameters and groups
+/// there are, and zero_grad clears one gradient buffer. State tensors are owned by the optimizer (outside every dispose
+/// scope); Dispose releases them. State is float32 for bf16/fp16 parameters, as mixed-precision training keeps it, and so
+/// is the master copy of those parameters that the updates go to.
 /// </summary>
 public abstract class Optimizer : IDisposable
 {
-    private readonly List<(ParamGroup group, FlatBuffer buffer)> buckets = new();
+    private readonly List<(GroupRates rates, FlatBuffer buffer)> buckets = new();
 
     protected Optimizer(IEnumerable<ParamGroup> groups)
     {
@@ -23,9 +24,21 @@ public abstract class Optimizer : IDisposable
         foreach (var g in param_groups)
             foreach (var p in g.parameters)
                 if (!seen.Add(p)) throw new ArgumentException("a parameter appears in more than one group", nameof(groups));
-        foreach (var g in param_groups)
-            foreach (var sameKind in g.parameters.GroupBy(p => (p.dtype, p.device.ToString())))
-                buckets.Add((g, new FlatBuffer(sameKind.ToList())));
+        // One buffer per dtype and device, holding the groups' parameters group after group.
+        var members = param_groups.SelectMany(g => g.parameters.Select(p => (group: g, parameter: p)));
+        foreach (var sameKind in members.GroupBy(m => (m.parameter.dtype, m.parameter.device.ToString())))
+        {
+            var buffer = new FlatBuffer(sameKind.Select(m => m.parameter).ToList());
+            var ranges = new List<(ParamGroup, long, long)>();
+            long offset = 0;
+            foreach (var ofGroup in sameKind.GroupBy(m => m.group))
+            {
+                long length = ofGroup.Sum(m => m.parameter.numel());
+                ranges.Add((ofGroup.Key, offset, length));
+                offset += length;
+            }
+            buckets.Add((new GroupRates(ranges, buffer.stateDtype, buffer.data.device), buffer));
+        }
     }
 
     public IReadOnlyList<ParamGroup> param_groups { get; }
@@ -33,8 +46,8 @@ public abstract class Optimizer : IDisposable
     /// <summary>Steps taken so far.</summary>
     public long step_count { get; private set; }
 
-    /// <summary>The flat buffers with their groups, in group order: what a subclass allocates its state for.</summary>
-    internal IReadOnlyList<(ParamGroup group, FlatBuffer buffer)> Buckets => buckets;
+    /// <summary>The flat buffers with their groups' rates: what a subclass allocates its state for.</summary>
+    internal IReadOnlyList<(GroupRates rates, FlatBuffer buffer)> Buckets => buckets;
 
     /// <summary>Zeroes every gradient in place (one operation per buffer). The gradients stay views of the optimizer's
     /// buffer, which backward accumulates into: unlike PyTorch's default, they are not set to null.</summary>
@@ -50,19 +63,20 @@ public abstract class Optimizer : IDisposable
         using var noGrad = torch.no_grad();
         for (int i = 0; i < buckets.Count; i++)
         {
-            var (group, buffer) = buckets[i];
+            var (rates, buffer) = buckets[i];
             var missing = buffer.GatherGradients();
             var untouched = Keep(buffer, i, missing);
-            Update(i, group, buffer);
+            rates.Refresh();
+            Update(i, rates, buffer);
             Restore(buffer, i, missing, untouched);
             buffer.WriteBack();
         }
         step_count++;
     }
 
-    /// <summary>Updates bucket <paramref name="index"/>: buffer.weights from buffer.GradientForUpdate(), with the state
-    /// the subclass keeps for that bucket.</summary>
-    internal abstract void Update(int index, ParamGroup group, FlatBuffer buffer);
+    /// <summary>Updates bucket <paramref name="index"/>: buffer.weights from buffer.GradientForUpdate(), at the groups'
+    /// rates, with the state the subclass keeps for that bucket.</summary>
+    internal abstract void Update(int index, GroupRates rates, FlatBuffer buffer);
 
     /// <summary>The state tensors of bucket <paramref name="index"/> (moments, momentum), in the buffer's layout.</summary>
     internal abstract IEnumerable<Tensor> StateTensors(int index);
@@ -134,7 +148,11 @@ public abstract class Optimizer : IDisposable
     {
         for (int i = 0; i < buckets.Count; i++)
             foreach (var t in StateTensors(i)) t.Dispose();
-        foreach (var (_, buffer) in buckets) buffer.Dispose();
+        foreach (var (rates, buffer) in buckets)
+        {
+            rates.Dispose();
+            buffer.Dispose();
+        }
         GC.SuppressFinalize(this);
     }
 }

@@ -28,10 +28,10 @@ public sealed class SGD : Optimizer
     public SGD(IEnumerable<Tensor> parameters, double lr, double momentum = 0, double weight_decay = 0, bool nesterov = false)
         : this(new[] { new ParamGroup(parameters, lr, weight_decay) }, momentum, 0, nesterov) { }
 
-    internal override void Update(int index, ParamGroup group, FlatBuffer buffer)
+    internal override void Update(int index, GroupRates rates, FlatBuffer buffer)
     {
         var (w, d) = (buffer.weights, buffer.GradientForUpdate());
-        if (group.weight_decay != 0) d = d.add(w, group.weight_decay);
+        d = rates.Coupled(d, w);
         if (buffers[index] is { } buf)
         {
             if (!started[index]) buf.copy_(d);
@@ -39,7 +39,7 @@ public sealed class SGD : Optimizer
             started[index] = true;
             d = nesterov ? d.add(buf, momentum) : buf;
         }
-        w.add_(d, -group.lr);
+        w.add_(rates.PerElement(d), -rates.lr);
     }
 
     internal override IEnumerable<Tensor> StateTensors(int index) => buffers[index] is { } b ? new[] { b } : Array.Empty<Tensor>();
