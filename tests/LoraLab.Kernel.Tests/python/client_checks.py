@@ -168,7 +168,7 @@ def restart():
         km.shutdown_kernel(now=True)
 
 
-def survives_errors(torch_dll):
+def survives_errors(torchsharp_dll, loralab_dll):
     km, kc = start()
     try:
         content, _ = run(kc, "void Fail() => throw new InvalidOperationException(\"boom\");\nFail();")
@@ -176,9 +176,13 @@ def survives_errors(torch_dll):
         check(any("line 2" in frame for frame in content["traceback"]), f"the traceback names the cell line: {content['traceback']}")
         content, _ = run(kc, "int broken = ;")
         check(content["status"] == "error" and "(1," in content["evalue"], f"a compile error names its line: {content}")
-        # Bad input to the libtorch binding: a TorchException, not a dead process.
-        content, _ = run(kc, f'#r "{torch_dll}"\nusing LoraLab.Torch;\nvar bad = torch.zeros(2, 3).matmul(torch.zeros(4, 5));')
-        check(content["status"] == "error" and "Torch" in content["ename"], f"the binding's error is the cell's error: {content}")
+        # libtorch, loaded through LoraLab's runtime in the kernel's process; bad input to it is the cell's error
+        # (libtorch's message in an ExternalException), not a dead process.
+        content, _ = run(kc, f'#r "{torchsharp_dll}"\n#r "{loralab_dll}"\nusing TorchSharp;\nvar loaded = LoraLab.TorchRuntime.LoadedFrom;')
+        check(content["status"] == "ok", f"libtorch loads in the kernel: {content}")
+        content, _ = run(kc, "var bad = torch.zeros(2, 3).mm(torch.zeros(4, 5));")
+        check(content["status"] == "error" and content["ename"] == "System.Runtime.InteropServices.ExternalException"
+              and "2x3 and 4x5" in content["evalue"], f"libtorch's error is the cell's error: {content}")
         check(km.is_alive(), "the kernel process is alive")
         content, outputs = run(kc, "torch.ones(2, 2).sum().ToDouble()")
         check(content["status"] == "ok" and result_text(outputs) == ["4"], f"the session still works: {content} {result_text(outputs)}")
