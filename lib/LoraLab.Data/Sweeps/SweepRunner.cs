@@ -132,6 +132,78 @@ public sealed class SweepRunner(ResultsStore store, SweepOptions? options = null
         return summary;
     }
 
+    /// <summary>
+    /// Like <see cref="Run{TConfig}"/>, but trains the pending runs in ensembles: runs whose <paramref name="ensembleKey"/>
+    /// is equal (the same shapes) go to <paramref name="trainEnsemble"/> together, at most <paramref name="ensembleSize"/>
+    /// at a time, which returns one outcome per run in order. Each run is claimed, recorded and finished in the store as
+    /// <see cref="Run{TConfig}"/> records it, so the store, resume and shards do not know the difference. An ensemble that
+    /// throws is recorded as failed, run by run.
+    /// </summary>
+    public SweepSummary RunEnsembles<TConfig, TKey>(string experiment, IEnumerable<TConfig> configs, IEnumerable<int> seeds,
+        Func<TConfig, TKey> ensembleKey, int ensembleSize,
+        Func<IReadOnlyList<(TConfig config, int seed, RunContext context)>, IReadOnlyList<RunOutcome>> trainEnsemble) where TKey : notnull
+    {
+        if (ensembleSize < 1) throw new ArgumentOutOfRangeException(nameof(ensembleSize), ensembleSize, "an ensemble has at least one run");
+        var progress = _options.Progress ?? Console.Out;
+        var log = _options.Log ?? progress;
+        string? commit = _options.GitCommit ?? GitInfo.CurrentCommit();
+        var grid = Grid(configs, seeds);
+        var mine = grid.Where(job => _options.Shard.Contains(experiment, job.ConfigHash, job.Seed)).ToList();
+        int alreadyFinished = mine.Count(job => store.FinishedRun(experiment, job.ConfigHash, job.Seed) is not null);
+        int done = 0, diverged = 0, failed = 0, claimedElsewhere = 0;
+        progress.WriteLine($"[{experiment}] shard {_options.Shard}: {mine.Count} of {grid.Count} runs, in ensembles of up to {ensembleSize}");
+
+        var pending = mine.Where(job => store.FinishedRun(experiment, job.ConfigHash, job.Seed) is null).ToList();
+        foreach (var sameShape in pending.GroupBy(job => ensembleKey(job.Config)))
+            foreach (var chunk in sameShape.Chunk(ensembleSize))
+            {
+                var claimed = new List<(SweepJob<TConfig> job, RunContext context)>();
+                foreach (var job in chunk)
+                {
+                    long? runId = store.TryStartRun(experiment, job.ConfigJson, job.ConfigHash, job.Seed, _options.Device, commit);
+                    if (runId is null) { claimedElsewhere++; continue; }
+                    claimed.Add((job, new RunContext(store, runId.Value, experiment, job.ConfigHash, job.Seed)));
+                }
+                if (claimed.Count == 0) continue;
+                var clock = Stopwatch.StartNew();
+                IReadOnlyList<RunOutcome>? outcomes = null;
+                Exception? error = null;
+                try
+                {
+                    outcomes = trainEnsemble(claimed.Select(x => (x.job.Config, x.job.Seed, x.context)).ToList());
+                    if (outcomes.Count != claimed.Count)
+                        throw new InvalidOperationException($"the ensemble returned {outcomes.Count} outcomes for {claimed.Count} runs");
+                }
+                catch (Exception e) { error = e; }
+                for (int i = 0; i < claimed.Count; i++)
+                {
+                    var (job, context) = claimed[i];
+                    string label = $"[{experiment}] config {job.ConfigHash} seed {job.Seed} (ensemble of {claimed.Count})";
+                    if (error is not null)
+                    {
+                        failed++;
+                        store.FinishRun(context.RunId, RunStatus.Failed, error.ToString(), context.FinalMetrics, context.TakePending());
+                        log.WriteLine($"{label}: FAILED after {clock.Elapsed.TotalSeconds:F1}s: {error.GetType().Name}: {error.Message}");
+                        continue;
+                    }
+                    var outcome = outcomes![i];
+                    var finalMetrics = new Dictionary<string, double>(context.FinalMetrics, StringComparer.Ordinal);
+                    foreach (var (name, value) in outcome.FinalMetrics) finalMetrics[name] = value;
+                    bool isDiverged = outcome.Status == RunStatus.Diverged || context.DivergenceReason is not null;
+                    string? note = context.DivergenceReason ?? outcome.Note;
+                    store.FinishRun(context.RunId, isDiverged ? RunStatus.Diverged : RunStatus.Done, isDiverged ? note : null, finalMetrics, context.TakePending());
+                    if (isDiverged) diverged++; else done++;
+                    log.WriteLine($"{label}: {(isDiverged ? "diverged (" + note + ")" : "done")} {Summary(finalMetrics)}");
+                }
+                log.WriteLine($"[{experiment}] ensemble of {claimed.Count} in {clock.Elapsed.TotalSeconds:F1}s");
+            }
+
+        var summary = new SweepSummary(grid.Count, mine.Count, alreadyFinished, done, diverged, failed, claimedElsewhere);
+        log.Flush();
+        progress.WriteLine($"[{experiment}] finished: {done} done, {diverged} diverged, {failed} failed, {alreadyFinished} already finished, {claimedElsewhere} skipped");
+        return summary;
+    }
+
     private static string Summary(IReadOnlyDictionary<string, double> metrics) =>
         string.Join(" ", metrics.OrderBy(m => m.Key, StringComparer.Ordinal)
             .Select(m => $"{m.Key}={m.Value.ToString("G4", CultureInfo.InvariantCulture)}"));

@@ -29,12 +29,15 @@ public abstract class Optimizer : IDisposable
         foreach (var sameKind in members.GroupBy(m => (m.parameter.dtype, m.parameter.device.ToString())))
         {
             var buffer = new FlatBuffer(sameKind.Select(m => m.parameter).ToList());
-            var ranges = new List<(ParamGroup, long, long)>();
+            var ranges = new List<GroupRates.Range>();
             long offset = 0;
-            foreach (var ofGroup in sameKind.GroupBy(m => m.group))
+            foreach (var (group, parameter) in sameKind)
             {
-                long length = ofGroup.Sum(m => m.parameter.numel());
-                ranges.Add((ofGroup.Key, offset, length));
+                long length = parameter.numel();
+                // A plain group's parameters make one range; an ensemble's, one each (its members are blocks of each).
+                if (group.member_lr is null && ranges.Count > 0 && ReferenceEquals(ranges[^1].group, group))
+                    ranges[^1] = ranges[^1] with { length = ranges[^1].length + length };
+                else ranges.Add(new GroupRates.Range(group, offset, length));
                 offset += length;
             }
             buckets.Add((new GroupRates(ranges, buffer.stateDtype, buffer.data.device), buffer));
@@ -110,6 +113,18 @@ public abstract class Optimizer : IDisposable
     public void SetLrFactor(double factor)
     {
         foreach (var g in param_groups) g.lr = g.base_lr * factor;
+    }
+
+    /// <summary>Stops one member of an ensemble (a diverged run, say): its multiplier becomes 0 in every ensemble
+    /// group, so its weights stay where they are while the other members train on.</summary>
+    public void StopMember(int member)
+    {
+        foreach (var g in param_groups)
+            if (g.member_lr is { } scales)
+            {
+                if (member < 0 || member >= scales.Length) throw new ArgumentOutOfRangeException(nameof(member), member, $"the ensemble has {scales.Length} members");
+                scales[member] = 0;
+            }
     }
 
     /// <summary>Scales all gradients of all groups to a global 2-norm of at most max_norm, as torch.nn.utils.clip_grad_norm_

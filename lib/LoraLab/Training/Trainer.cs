@@ -107,7 +107,7 @@ public static class Trainer
     }
 
     // NaN or infinity at once; otherwise a running mean of recent losses far above the first loss.
-    private static string? Divergence(double loss, double firstLoss, Queue<double> recent, TrainerOptions options)
+    internal static string? Divergence(double loss, double firstLoss, Queue<double> recent, TrainerOptions options)
     {
         if (double.IsNaN(loss) || double.IsInfinity(loss)) return $"the loss became {loss}";
         recent.Enqueue(loss);

@@ -1,0 +1,162 @@
+using LoraLab.Data.Sweeps;
+using LoraLab.Lora;
+using LoraLab.Models;
+using LoraLab.Optim;
+using LoraLab.Training;
+using TorchSharp;
+using Linear = TorchSharp.Modules.Linear;
+using Parameter = TorchSharp.Modules.Parameter;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace LoraLab.Experiments;
+
+/// <summary>Everything a toy run depends on (notebook 01): its JSON is hashed, so equal configs are the same run in the store.</summary>
+public sealed record ToyConfig(int n, LoraInit init, double learning_rate, int steps, int r, double lora_alpha,
+                               int n_train, int n_test, int planted_rank, double delta_scale, int d = 5, int log_every = 5)
+{
+    /// <summary>What runs must share to train as one ensemble: the tensors' shapes and the loop's length. The rest (init,
+    /// learning rate, alpha, the planted change) may differ from member to member.</summary>
+    public (int, int, int, int, int, int, int) Shape => (n, r, d, n_train, n_test, steps, log_every);
+}
+
+/// <summary>
+/// The toy finetuning of Hayou, Ghosh &amp; Yu 2024 (notebook 01): LoRA on the middle layer of a teacher-student ToyMlp of
+/// width n, full-batch Adam at a constant rate. Only A and B train, so z = φ(W_in x) and W z are computed once and a step
+/// costs O(N·n·r) instead of O(N·n²). <see cref="Train"/> runs one configuration; <see cref="TrainEnsemble"/> trains
+/// many of one <see cref="ToyConfig.Shape"/> as one ensemble (each member's task, init and data from its own seed, as in
+/// Train, and each member's result what Train would return, up to rounding).
+/// </summary>
+public static class ToyLora
+{
+    /// <summary>One run, recorded in <paramref name="context"/> when given.</summary>
+    public static RunOutcome Train(ToyConfig c, int seed, RunContext? context, Device? device = null)
+    {
+        device ??= torch.CPU;
+        using var member = new Member(c, seed, device);
+        using var optimizer = new AdamW(new[] { member.lora.lora_A, member.lora.lora_B }, lr: c.learning_rate, weight_decay: 0);
+        var result = Trainer.Run(member.model, optimizer, Schedules.Constant(),
+            (_, _) => new MicroBatchLoss(F.mse_loss(member.Predict(member.z_train, member.wz_train), member.y_train), c.n_train),
+            new TrainerOptions { MaxSteps = c.steps, LogEvery = c.log_every, ProgressLabel = null },
+            evaluate: () => F.mse_loss(member.Predict(member.z_test, member.wz_test), member.y_test).ToDouble(),
+            onStep: (_, metrics) =>
+            {
+                if (metrics.ContainsKey("train_loss")) (metrics["norm_A"], metrics["norm_BA"]) = member.FeatureNorms();
+            });
+        return RunOutcome.From(result, context);
+    }
+
+    /// <summary>
+    /// Runs of one shape trained as one ensemble of E members: A [E, r, n] and B [E, n, r], each member at its own
+    /// learning rate, the forward in batched matrix products. Returns each member's outcome (recorded in its context
+    /// when given); a member that diverges is stopped and recorded at that step, and the others go on.
+    /// </summary>
+    public static IReadOnlyList<RunOutcome> TrainEnsemble(IReadOnlyList<(ToyConfig config, int seed, RunContext? context)> runs, Device? device = null)
+    {
+        if (runs.Count == 0) return Array.Empty<RunOutcome>();
+        var shape = runs[0].config.Shape;
+        if (runs.Any(x => x.config.Shape != shape))
+            throw new ArgumentException("an ensemble's runs must share n, r, d, n_train, n_test, steps and log_every", nameof(runs));
+        device ??= torch.CPU;
+        var c0 = runs[0].config;
+        int E = runs.Count;
+
+        using var scope = torch.NewDisposeScope();
+        Tensor z_train, z_test, wz_train, wz_test, y_train, y_test, w_out, A0, B0;
+        {
+            // Each member built exactly as a single run builds it, then stacked; the members' own tensors are freed.
+            var members = runs.Select(x => new Member(x.config, x.seed, device)).ToList();
+            try
+            {
+                Tensor Stack(Func<Member, Tensor> part) => torch.stack(members.Select(part).ToArray());
+                (z_train, z_test, wz_train, wz_test) = (Stack(m => m.z_train), Stack(m => m.z_test), Stack(m => m.wz_train), Stack(m => m.wz_test));
+                (y_train, y_test, w_out) = (Stack(m => m.y_train), Stack(m => m.y_test), Stack(m => m.w_out.weight.detach()));
+                (A0, B0) = (Stack(m => m.lora.lora_A.detach()), Stack(m => m.lora.lora_B.detach()));
+            }
+            finally { foreach (var m in members) m.Dispose(); }
+        }
+        var A = new Parameter(A0.clone());                                           // [E, r, n]
+        var B = new Parameter(B0.clone());                                           // [E, n, r]
+        var scaling = torch.tensor(runs.Select(x => x.config.lora_alpha / x.config.r).ToArray(), A.dtype, device).view(E, 1, 1);
+
+        // The member's adapted layer y = W z + s·B A z from its cached W z, then ReLU and its frozen output layer.
+        Tensor Predict(Tensor z, Tensor wz) =>
+            (wz + z.bmm(A.transpose(1, 2)).bmm(B.transpose(1, 2)) * scaling).relu().bmm(w_out.transpose(1, 2));
+        Tensor MeanSquaredError(Tensor z, Tensor wz, Tensor y) => (Predict(z, wz) - y).square().mean(new long[] { 1, 2 });
+
+        var group = new ParamGroup(new[] { A, B }, lr: 1.0, weight_decay: 0) { member_lr = runs.Select(x => x.config.learning_rate).ToArray() };
+        using var optimizer = new AdamW(new[] { group });
+        var results = EnsembleTrainer.Run(null, optimizer, E, Schedules.Constant(),
+            _ => MeanSquaredError(z_train, wz_train, y_train),
+            new TrainerOptions { MaxSteps = c0.steps, LogEvery = c0.log_every, ProgressLabel = null },
+            evaluate: () => MeanSquaredError(z_test, wz_test, y_test).to(ScalarType.Float64).cpu().data<double>().ToArray(),
+            onStep: (_, metrics) =>
+            {
+                if (!metrics.Any(m => m?.ContainsKey("train_loss") == true)) return;
+                using var noGrad = torch.no_grad();
+                var za = z_train.bmm(A.transpose(1, 2));
+                var normA = za.norm(-1).mean(new long[] { 1 }).to(ScalarType.Float64).cpu().data<double>().ToArray();
+                var normBA = za.bmm(B.transpose(1, 2)).norm(-1).mean(new long[] { 1 }).to(ScalarType.Float64).cpu().data<double>().ToArray();
+                for (int e = 0; e < E; e++)
+                    if (metrics[e] is { } mine && mine.ContainsKey("train_loss")) (mine["norm_A"], mine["norm_BA"]) = (normA[e], normBA[e]);
+            },
+            tokensPerStep: c0.n_train);
+        A.Dispose();
+        B.Dispose();
+        return results.Select((result, e) => RunOutcome.From(result, runs[e].context)).ToList();
+    }
+
+    /// <summary>One run's frozen parts: its task, its LoRA layer, and the features that do not change while A and B train.</summary>
+    private sealed class Member : IDisposable
+    {
+        private readonly TeacherStudentTask task;
+
+        public Member(ToyConfig c, int seed, Device device)
+        {
+            // ΔW = delta_scale·√(n/r*)·U Vᵀ/n with U, V ~ N(0, 1): a rank-r* change whose size does not grow with n.
+            task = new TeacherStudentTask(c.d, c.n, c.planted_rank, c.delta_scale * Math.Sqrt((double)c.n / c.planted_rank),
+                                          c.n_train, c.n_test, seed);
+            model = task.student;
+            model.to(device);
+            LoraAdapters.Apply(model, new LoraConfig(r: c.r, lora_alpha: c.lora_alpha, target_modules: "hidden", init: c.init));
+            lora = LoraAdapters.Layers(model).Single().layer;
+            var w_in = (Linear)model.w_in;
+            w_out = (Linear)model.w_out;
+            using var noGrad = torch.no_grad();
+            z_train = w_in.forward(task.x_train.to(device)).relu().DetachFromDisposeScope();
+            z_test = w_in.forward(task.x_test.to(device)).relu().DetachFromDisposeScope();
+            wz_train = F.linear(z_train, lora.weight).DetachFromDisposeScope();
+            wz_test = F.linear(z_test, lora.weight).DetachFromDisposeScope();
+            y_train = task.y_train.to(device).DetachFromDisposeScope();
+            y_test = task.y_test.to(device).DetachFromDisposeScope();
+        }
+
+        public ToyMlp model { get; }
+        public LoraLayer lora { get; }
+        public Linear w_out { get; }
+        public Tensor z_train { get; }
+        public Tensor z_test { get; }
+        public Tensor wz_train { get; }
+        public Tensor wz_test { get; }
+        public Tensor y_train { get; }
+        public Tensor y_test { get; }
+
+        // The adapted layer y = W z + s·B A z (LoraLinear.forward) from a cached W z, then ReLU and the frozen output layer.
+        public Tensor Predict(Tensor z, Tensor wz) => w_out.forward((wz + lora.update(z, z.dtype, training: false)).relu());
+
+        // ‖Z_A‖ = mean ‖A z‖ and ‖Z_B‖ = mean ‖B A z‖ over the adapted layer's training inputs: the feature sizes of Hayou et al.
+        public (double normA, double normBA) FeatureNorms()
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var za = F.linear(z_train, lora.lora_A);
+            return (za.norm(-1).mean().ToDouble(), F.linear(za, lora.lora_B).norm(-1).mean().ToDouble());
+        }
+
+        public void Dispose()
+        {
+            foreach (var t in new[] { z_train, z_test, wz_train, wz_test, y_train, y_test }) t.Dispose();
+            task.Dispose();
+        }
+    }
+}
