@@ -14,12 +14,18 @@ const string Usage = """
       sweep     run a notebook's sweep as a Slurm job array, follow it, resubmit failed shards (lab sweep --help)
     """;
 
+// The sweeps a notebook runs may start worker processes of this same command (lab sweep-worker): say where it is.
+if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(LoraLab.Data.Sweeps.SweepWorkers.LabVariable)))
+    Environment.SetEnvironmentVariable(LoraLab.Data.Sweeps.SweepWorkers.LabVariable, typeof(PretrainCommand).Assembly.Location);
+
 switch (args.FirstOrDefault())
 {
     case "run":
         return await RunNotebooks(args[1..]);
     case "run-worker": // hidden: the child process `lab run` starts for each notebook
         return await RunCommand.WorkerAsync(args[1..], Console.Out);
+    case "sweep-worker": // hidden: a worker process of a notebook's sweep (SweepWorkers)
+        return LoraLab.Data.Sweeps.SweepWorkers.Main(args[1..], Console.Error);
     case "pretrain":
         return PretrainCommand.Run(args[1..], Console.Out, Console.Error);
     case "results":

@@ -56,7 +56,7 @@ public sealed class SweepOptions
 /// runs left "running" by a dead process and runs that failed are tried again. An exception thrown by the
 /// training delegate is recorded as a failed run with its message and the sweep moves on to the next cell.
 /// </summary>
-public sealed class SweepRunner(ResultsStore store, SweepOptions? options = null)
+public sealed partial class SweepRunner(ResultsStore store, SweepOptions? options = null)
 {
     private readonly SweepOptions _options = options ?? new SweepOptions();
 
@@ -157,51 +157,60 @@ public sealed class SweepRunner(ResultsStore store, SweepOptions? options = null
         foreach (var sameShape in pending.GroupBy(job => ensembleKey(job.Config)))
             foreach (var chunk in sameShape.Chunk(ensembleSize))
             {
-                var claimed = new List<(SweepJob<TConfig> job, RunContext context)>();
-                foreach (var job in chunk)
-                {
-                    long? runId = store.TryStartRun(experiment, job.ConfigJson, job.ConfigHash, job.Seed, _options.Device, commit);
-                    if (runId is null) { claimedElsewhere++; continue; }
-                    claimed.Add((job, new RunContext(store, runId.Value, experiment, job.ConfigHash, job.Seed)));
-                }
-                if (claimed.Count == 0) continue;
-                var clock = Stopwatch.StartNew();
-                IReadOnlyList<RunOutcome>? outcomes = null;
-                Exception? error = null;
-                try
-                {
-                    outcomes = trainEnsemble(claimed.Select(x => (x.job.Config, x.job.Seed, x.context)).ToList());
-                    if (outcomes.Count != claimed.Count)
-                        throw new InvalidOperationException($"the ensemble returned {outcomes.Count} outcomes for {claimed.Count} runs");
-                }
-                catch (Exception e) { error = e; }
-                for (int i = 0; i < claimed.Count; i++)
-                {
-                    var (job, context) = claimed[i];
-                    string label = $"[{experiment}] config {job.ConfigHash} seed {job.Seed} (ensemble of {claimed.Count})";
-                    if (error is not null)
-                    {
-                        failed++;
-                        store.FinishRun(context.RunId, RunStatus.Failed, error.ToString(), context.FinalMetrics, context.TakePending());
-                        log.WriteLine($"{label}: FAILED after {clock.Elapsed.TotalSeconds:F1}s: {error.GetType().Name}: {error.Message}");
-                        continue;
-                    }
-                    var outcome = outcomes![i];
-                    var finalMetrics = new Dictionary<string, double>(context.FinalMetrics, StringComparer.Ordinal);
-                    foreach (var (name, value) in outcome.FinalMetrics) finalMetrics[name] = value;
-                    bool isDiverged = outcome.Status == RunStatus.Diverged || context.DivergenceReason is not null;
-                    string? note = context.DivergenceReason ?? outcome.Note;
-                    store.FinishRun(context.RunId, isDiverged ? RunStatus.Diverged : RunStatus.Done, isDiverged ? note : null, finalMetrics, context.TakePending());
-                    if (isDiverged) diverged++; else done++;
-                    log.WriteLine($"{label}: {(isDiverged ? "diverged (" + note + ")" : "done")} {Summary(finalMetrics)}");
-                }
-                log.WriteLine($"[{experiment}] ensemble of {claimed.Count} in {clock.Elapsed.TotalSeconds:F1}s");
+                var counts = TrainChunk(experiment, chunk, trainEnsemble, commit, log);
+                (done, diverged, failed, claimedElsewhere) = (done + counts.done, diverged + counts.diverged, failed + counts.failed, claimedElsewhere + counts.claimedElsewhere);
             }
 
         var summary = new SweepSummary(grid.Count, mine.Count, alreadyFinished, done, diverged, failed, claimedElsewhere);
         log.Flush();
         progress.WriteLine($"[{experiment}] finished: {done} done, {diverged} diverged, {failed} failed, {alreadyFinished} already finished, {claimedElsewhere} skipped");
         return summary;
+    }
+
+    /// <summary>Claims the runs of one chunk, trains those it got as one ensemble (or alone), and records each.</summary>
+    private (int done, int diverged, int failed, int claimedElsewhere) TrainChunk<TConfig>(string experiment, IReadOnlyList<SweepJob<TConfig>> chunk,
+        Func<IReadOnlyList<(TConfig config, int seed, RunContext context)>, IReadOnlyList<RunOutcome>> train, string? commit, TextWriter log)
+    {
+        int done = 0, diverged = 0, failed = 0, claimedElsewhere = 0;
+        var claimed = new List<(SweepJob<TConfig> job, RunContext context)>();
+        foreach (var job in chunk)
+        {
+            long? runId = store.TryStartRun(experiment, job.ConfigJson, job.ConfigHash, job.Seed, _options.Device, commit);
+            if (runId is null) { claimedElsewhere++; continue; }
+            claimed.Add((job, new RunContext(store, runId.Value, experiment, job.ConfigHash, job.Seed)));
+        }
+        if (claimed.Count == 0) return (0, 0, 0, claimedElsewhere);
+        var clock = Stopwatch.StartNew();
+        IReadOnlyList<RunOutcome>? outcomes = null;
+        Exception? error = null;
+        try
+        {
+            outcomes = train(claimed.Select(x => (x.job.Config, x.job.Seed, x.context)).ToList());
+            if (outcomes.Count != claimed.Count)
+                throw new InvalidOperationException($"the ensemble returned {outcomes.Count} outcomes for {claimed.Count} runs");
+        }
+        catch (Exception e) { error = e; }
+        for (int i = 0; i < claimed.Count; i++)
+        {
+            var (job, context) = claimed[i];
+            string label = $"[{experiment}] config {job.ConfigHash} seed {job.Seed}" + (claimed.Count > 1 ? $" (ensemble of {claimed.Count})" : "");
+            if (error is not null)
+            {
+                failed++;
+                store.FinishRun(context.RunId, RunStatus.Failed, error.ToString(), context.FinalMetrics, context.TakePending());
+                log.WriteLine($"{label}: FAILED after {clock.Elapsed.TotalSeconds:F1}s: {error.GetType().Name}: {error.Message}");
+                continue;
+            }
+            var outcome = outcomes![i];
+            var finalMetrics = new Dictionary<string, double>(context.FinalMetrics, StringComparer.Ordinal);
+            foreach (var (name, value) in outcome.FinalMetrics) finalMetrics[name] = value;
+            bool isDiverged = outcome.Status == RunStatus.Diverged || context.DivergenceReason is not null;
+            string? note = context.DivergenceReason ?? outcome.Note;
+            store.FinishRun(context.RunId, isDiverged ? RunStatus.Diverged : RunStatus.Done, isDiverged ? note : null, finalMetrics, context.TakePending());
+            if (isDiverged) diverged++; else done++;
+            log.WriteLine($"{label}: {(isDiverged ? "diverged (" + note + ")" : "done")} in {clock.Elapsed.TotalSeconds:F1}s {Summary(finalMetrics)}");
+        }
+        return (done, diverged, failed, claimedElsewhere);
     }
 
     private static string Summary(IReadOnlyDictionary<string, double> metrics) =>

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using LoraLab.Data.Sweeps;
 using LoraLab.Lora;
 using LoraLab.Models;
@@ -16,8 +17,8 @@ public sealed record ToyConfig(int n, LoraInit init, double learning_rate, int s
                                int n_train, int n_test, int planted_rank, double delta_scale, int d = 5, int log_every = 5)
 {
     /// <summary>What runs must share to train as one ensemble: the tensors' shapes and the loop's length. The rest (init,
-    /// learning rate, alpha, the planted change) may differ from member to member.</summary>
-    public (int, int, int, int, int, int, int) Shape => (n, r, d, n_train, n_test, steps, log_every);
+    /// learning rate, alpha, the planted change) may differ from member to member. Not part of the config's JSON.</summary>
+    [JsonIgnore] public string Shape => $"n={n} r={r} d={d} train={n_train} test={n_test} steps={steps} log={log_every}";
 }
 
 /// <summary>
@@ -27,12 +28,25 @@ public sealed record ToyConfig(int n, LoraInit init, double learning_rate, int s
 /// many of one <see cref="ToyConfig.Shape"/> as one ensemble (each member's task, init and data from its own seed, as in
 /// Train, and each member's result what Train would return, up to rounding).
 /// </summary>
-public static class ToyLora
+public sealed class ToyLora : ISweepTask<ToyConfig>
 {
+    private ToyLora() { }
+
+    // A member holds about eight N×n float32 tensors (features, activations, gradients): 256 MB for all members, and
+    // no more than 64 of them (past that, a step is long enough that more members buy little).
+    static int ISweepTask<ToyConfig>.MaxEnsembleSize(ToyConfig c) => (int)Math.Clamp(256L * 1024 * 1024 / (32L * (c.n_train + c.n_test) * c.n), 1, 64);
+    static string ISweepTask<ToyConfig>.EnsembleKey(ToyConfig c) => c.Shape;
+    static RunOutcome ISweepTask<ToyConfig>.Train(ToyConfig c, int seed, RunContext context) => Train(c, seed, context);
+    static IReadOnlyList<RunOutcome> ISweepTask<ToyConfig>.TrainEnsemble(IReadOnlyList<(ToyConfig config, int seed, RunContext context)> runs) =>
+        TrainEnsemble(runs.Select(x => (x.config, x.seed, (RunContext?)x.context)).ToList());
+
+    /// <summary>The GPU where there is one.</summary>
+    private static Device DefaultDevice => torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+
     /// <summary>One run, recorded in <paramref name="context"/> when given.</summary>
     public static RunOutcome Train(ToyConfig c, int seed, RunContext? context, Device? device = null)
     {
-        device ??= torch.CPU;
+        device ??= DefaultDevice;
         using var member = new Member(c, seed, device);
         using var optimizer = new AdamW(new[] { member.lora.lora_A, member.lora.lora_B }, lr: c.learning_rate, weight_decay: 0);
         var result = Trainer.Run(member.model, optimizer, Schedules.Constant(),
@@ -47,7 +61,7 @@ public static class ToyLora
     }
 
     /// <summary>
-    /// Runs of one shape trained as one ensemble of E members: A [E, r, n] and B [E, n, r], each member at its own
+    /// Runs of one shape trained as one ensemble of E members: Aᵀ [E, n, r] and Bᵀ [E, r, n], each member at its own
     /// learning rate, the forward in batched matrix products. Returns each member's outcome (recorded in its context
     /// when given); a member that diverges is stopped and recorded at that step, and the others go on.
     /// </summary>
@@ -57,12 +71,12 @@ public static class ToyLora
         var shape = runs[0].config.Shape;
         if (runs.Any(x => x.config.Shape != shape))
             throw new ArgumentException("an ensemble's runs must share n, r, d, n_train, n_test, steps and log_every", nameof(runs));
-        device ??= torch.CPU;
+        device ??= DefaultDevice;
         var c0 = runs[0].config;
         int E = runs.Count;
 
         using var scope = torch.NewDisposeScope();
-        Tensor z_train, z_test, wz_train, wz_test, y_train, y_test, w_out, A0, B0;
+        Tensor z_train, z_test, wz_train, wz_test, y_train, y_test, w_outT, At0, Bt0;
         {
             // Each member built exactly as a single run builds it, then stacked; the members' own tensors are freed.
             var members = runs.Select(x => new Member(x.config, x.seed, device)).ToList();
@@ -70,21 +84,22 @@ public static class ToyLora
             {
                 Tensor Stack(Func<Member, Tensor> part) => torch.stack(members.Select(part).ToArray());
                 (z_train, z_test, wz_train, wz_test) = (Stack(m => m.z_train), Stack(m => m.z_test), Stack(m => m.wz_train), Stack(m => m.wz_test));
-                (y_train, y_test, w_out) = (Stack(m => m.y_train), Stack(m => m.y_test), Stack(m => m.w_out.weight.detach()));
-                (A0, B0) = (Stack(m => m.lora.lora_A.detach()), Stack(m => m.lora.lora_B.detach()));
+                // The weights transposed, and contiguous so: libtorch's CPU bmm is about 3x slower on a transposed view.
+                (y_train, y_test, w_outT) = (Stack(m => m.y_train), Stack(m => m.y_test), Stack(m => m.w_out.weight.detach().t().contiguous()));
+                (At0, Bt0) = (Stack(m => m.lora.lora_A.detach().t().contiguous()), Stack(m => m.lora.lora_B.detach().t().contiguous()));
             }
             finally { foreach (var m in members) m.Dispose(); }
         }
-        var A = new Parameter(A0.clone());                                           // [E, r, n]
-        var B = new Parameter(B0.clone());                                           // [E, n, r]
-        var scaling = torch.tensor(runs.Select(x => x.config.lora_alpha / x.config.r).ToArray(), A.dtype, device).view(E, 1, 1);
+        var At = new Parameter(At0.clone());                                          // Aᵀ: [E, n, r]
+        var Bt = new Parameter(Bt0.clone());                                          // Bᵀ: [E, r, n]
+        var scaling = torch.tensor(runs.Select(x => x.config.lora_alpha / x.config.r).ToArray(), At.dtype, device).view(E, 1, 1);
 
-        // The member's adapted layer y = W z + s·B A z from its cached W z, then ReLU and its frozen output layer.
-        Tensor Predict(Tensor z, Tensor wz) =>
-            (wz + z.bmm(A.transpose(1, 2)).bmm(B.transpose(1, 2)) * scaling).relu().bmm(w_out.transpose(1, 2));
+        // Each member's adapted layer y = W z + s·B A z from its cached W z, then ReLU and its frozen output layer,
+        // in row form: z Aᵀ Bᵀ.
+        Tensor Predict(Tensor z, Tensor wz) => (wz + z.bmm(At).bmm(Bt) * scaling).relu().bmm(w_outT);
         Tensor MeanSquaredError(Tensor z, Tensor wz, Tensor y) => (Predict(z, wz) - y).square().mean(new long[] { 1, 2 });
 
-        var group = new ParamGroup(new[] { A, B }, lr: 1.0, weight_decay: 0) { member_lr = runs.Select(x => x.config.learning_rate).ToArray() };
+        var group = new ParamGroup(new[] { At, Bt }, lr: 1.0, weight_decay: 0) { member_lr = runs.Select(x => x.config.learning_rate).ToArray() };
         using var optimizer = new AdamW(new[] { group });
         var results = EnsembleTrainer.Run(null, optimizer, E, Schedules.Constant(),
             _ => MeanSquaredError(z_train, wz_train, y_train),
@@ -94,15 +109,15 @@ public static class ToyLora
             {
                 if (!metrics.Any(m => m?.ContainsKey("train_loss") == true)) return;
                 using var noGrad = torch.no_grad();
-                var za = z_train.bmm(A.transpose(1, 2));
+                var za = z_train.bmm(At);
                 var normA = za.norm(-1).mean(new long[] { 1 }).to(ScalarType.Float64).cpu().data<double>().ToArray();
-                var normBA = za.bmm(B.transpose(1, 2)).norm(-1).mean(new long[] { 1 }).to(ScalarType.Float64).cpu().data<double>().ToArray();
+                var normBA = za.bmm(Bt).norm(-1).mean(new long[] { 1 }).to(ScalarType.Float64).cpu().data<double>().ToArray();
                 for (int e = 0; e < E; e++)
                     if (metrics[e] is { } mine && mine.ContainsKey("train_loss")) (mine["norm_A"], mine["norm_BA"]) = (normA[e], normBA[e]);
             },
             tokensPerStep: c0.n_train);
-        A.Dispose();
-        B.Dispose();
+        At.Dispose();
+        Bt.Dispose();
         return results.Select((result, e) => RunOutcome.From(result, runs[e].context)).ToList();
     }
 

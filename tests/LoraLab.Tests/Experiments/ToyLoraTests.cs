@@ -73,4 +73,25 @@ public class ToyLoraTests
         var again = runner.Run("toy", configs, new[] { 0, 1 }, (c, s, ctx) => ToyLora.Train(c, s, ctx));
         Assert.Equal(6, again.AlreadyFinished);
     }
+
+    [Fact]
+    public void A_task_sweep_over_two_worker_processes_trains_every_run_once_into_one_store()
+    {
+        string lab = Path.Combine(LoraLab.Data.DataRoot.RepositoryRoot(), "lib", "LoraLab.Cli", "bin", "Release", "net10.0", "lab.dll");
+        Assert.True(File.Exists(lab), $"{lab} is missing: run ./lab build first");
+        string folder = TestSupport.TempDir("toy-workers");
+        using var store = new ResultsStore(Path.Combine(folder, "results.db"));
+        var configs = new[] { 8, 12 }.SelectMany(n => new[] { 1e-3, 1e-2, 3e-2 }.Select(lr => Config(LoraInit.InitA_Gaussian, lr, n))).ToList();
+        var runner = new SweepRunner(store, new SweepOptions { Progress = TextWriter.Null, Log = TextWriter.Null });
+        var summary = runner.Run<ToyLora, ToyConfig>("toy-workers", configs, new[] { 0, 1 }, new SweepParallelism(EnsembleSize: 3, Workers: 2));
+        Assert.Equal(12, summary.Done + summary.Diverged);
+        var runs = store.Runs("toy-workers");
+        Assert.Equal(12, runs.Count);                                          // no run trained twice
+        Assert.All(runs, r => Assert.NotEqual(RunStatus.Failed, r.Status));
+        Assert.True(File.Exists(SweepLog.PathOf("toy-workers.worker1")), "the second worker wrote its log");
+        // The same results as the runs alone (a worker's ensembles, or a single run, round like the serial path).
+        var alone = ToyLora.Train(configs[4], 1, null);
+        var stored = store.Grid("toy-workers", new[] { configs[4] }, new[] { 1 }).Single();
+        Assert.True(Relative(stored["train_loss"], alone.FinalMetrics["train_loss"]) < 1e-4);
+    }
 }

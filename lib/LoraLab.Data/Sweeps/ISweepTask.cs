@@ -1,0 +1,28 @@
+namespace LoraLab.Data.Sweeps;
+
+/// <summary>
+/// A kind of run that a sweep can train alone, as an ensemble of runs of one shape, and in worker processes: static
+/// members of a library type, so that a worker started from the command line (<c>lab sweep-worker</c>) finds them by
+/// the type's name. A notebook's own training function can still be swept with <see cref="SweepRunner.Run{TConfig}"/>.
+/// </summary>
+public interface ISweepTask<TConfig>
+{
+    /// <summary>Runs whose keys are equal can train together as one ensemble (the same shapes and loop length).</summary>
+    static abstract string EnsembleKey(TConfig config);
+
+    /// <summary>How many runs of this configuration's shape one ensemble may hold (memory and speed bound it).</summary>
+    static abstract int MaxEnsembleSize(TConfig config);
+
+    /// <summary>One run, recorded in its context.</summary>
+    static abstract RunOutcome Train(TConfig config, int seed, RunContext context);
+
+    /// <summary>Runs of one key trained as one ensemble; one outcome per run, in order.</summary>
+    static abstract IReadOnlyList<RunOutcome> TrainEnsemble(IReadOnlyList<(TConfig config, int seed, RunContext context)> runs);
+}
+
+/// <summary>How a task sweep spreads its runs: up to <see cref="EnsembleSize"/> runs of one shape trained as one
+/// (0: the task's maximum), over <see cref="Workers"/> processes (0: one per core, when there is enough to share).</summary>
+public sealed record SweepParallelism(int EnsembleSize = 0, int Workers = 0)
+{
+    public static readonly SweepParallelism Serial = new(1, 1);
+}

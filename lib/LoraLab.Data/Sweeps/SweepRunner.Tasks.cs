@@ -1,0 +1,79 @@
+using LoraLab.Data.Results;
+
+namespace LoraLab.Data.Sweeps;
+
+// Sweeps of a library task (ISweepTask): ensembles and worker processes chosen for the caller.
+public sealed partial class SweepRunner
+{
+    /// <summary>
+    /// Runs every (configuration, seed) of the grid that the store does not have yet, as <typeparamref name="TTask"/>
+    /// trains them: runs of one ensemble key go together, up to the ensemble size, and the ensembles are shared by worker
+    /// processes (each with its share of the cores, all writing to this store, each claiming an ensemble's runs before
+    /// training them, so none is trained twice). What lands in the store is what <see cref="Run{TConfig}"/> would store.
+    /// A single run (an ensemble of one) goes through TTask.Train, exactly as one run alone.
+    /// </summary>
+    public SweepSummary Run<TTask, TConfig>(string experiment, IEnumerable<TConfig> configs, IEnumerable<int> seeds,
+                                           SweepParallelism? parallelism = null) where TTask : ISweepTask<TConfig>
+    {
+        parallelism ??= new SweepParallelism();
+        var progress = _options.Progress ?? Console.Out;
+        var log = _options.Log ?? progress;
+        var seedList = seeds.ToList();
+        var configList = configs.ToList();
+        var grid = Grid(configList, seedList);
+        var mine = grid.Where(job => _options.Shard.Contains(experiment, job.ConfigHash, job.Seed)).ToList();
+        var pending = mine.Where(job => store.FinishedRun(experiment, job.ConfigHash, job.Seed) is null).ToList();
+        var chunks = Chunks<TTask, TConfig>(pending, parallelism.EnsembleSize);
+
+        int workers = parallelism.Workers > 0 ? parallelism.Workers : Environment.ProcessorCount;
+        workers = Math.Max(1, Math.Min(workers, chunks.Count));
+        string? why = null;
+        if (workers > 1 && !SweepWorkers.CanStart(typeof(TTask), out why)) workers = 1;
+        progress.WriteLine($"[{experiment}] shard {_options.Shard}: {mine.Count} of {grid.Count} runs, {pending.Count} to train " +
+                           $"in {chunks.Count} ensemble{(chunks.Count == 1 ? "" : "s")} (up to {chunks.Select(c => c.Length).DefaultIfEmpty(0).Max()} runs each)" +
+                           (workers > 1 ? $" over {workers} worker processes" : why is null ? "" : $"; one process ({why})"));
+
+        var started = workers > 1
+            ? SweepWorkers.Start(new SweepWorkers.Job(store.Path, experiment, typeof(TTask).AssemblyQualifiedName!, typeof(TConfig).AssemblyQualifiedName!,
+                                                      configList.Select(c => CanonicalJson.Serialize<TConfig>(c)).ToList(), seedList, _options.Shard.ToString(),
+                                                      parallelism.EnsembleSize, _options.Device, workers), log)
+            : SweepWorkers.None;
+        // This process is worker 0; afterwards it takes whatever the others left (a worker that died leaves its runs
+        // "running" under a dead process id, which TryStartRun claims again).
+        TrainChunks<TTask, TConfig>(experiment, chunks, worker: 0, workers, log);
+        started.WaitForAll();
+        TrainChunks<TTask, TConfig>(experiment, chunks, worker: 0, workers: 1, log);
+
+        var after = pending.Select(job => store.FinishedRun(experiment, job.ConfigHash, job.Seed)?.Status).ToList();
+        int done = after.Count(s => s == RunStatus.Done), diverged = after.Count(s => s == RunStatus.Diverged);
+        var summary = new SweepSummary(grid.Count, mine.Count, mine.Count - pending.Count, done, diverged, pending.Count - done - diverged, 0);
+        log.Flush();
+        progress.WriteLine($"[{experiment}] finished: {done} done, {diverged} diverged, {summary.Failed} failed, {summary.AlreadyFinished} already finished" +
+                           (started.Failures > 0 ? $"; {started.Failures} worker process(es) failed (their logs: {string.Join(", ", started.Logs)})" : ""));
+        return summary;
+    }
+
+    /// <summary>The pending runs in ensembles: grouped by key, each group cut into ensembles of at most the size.</summary>
+    internal static List<SweepJob<TConfig>[]> Chunks<TTask, TConfig>(IEnumerable<SweepJob<TConfig>> pending, int ensembleSize) where TTask : ISweepTask<TConfig> =>
+        pending.GroupBy(job => TTask.EnsembleKey(job.Config))
+               .SelectMany(group => group.Chunk(ensembleSize > 0 ? ensembleSize : Math.Max(1, TTask.MaxEnsembleSize(group.First().Config))))
+               .ToList();
+
+    /// <summary>Worker <paramref name="worker"/> of <paramref name="workers"/>: every ensemble, starting at its own share
+    /// of the list, so that the workers begin on different ensembles and meet only at the end.</summary>
+    internal void TrainChunks<TTask, TConfig>(string experiment, List<SweepJob<TConfig>[]> chunks, int worker, int workers, TextWriter log)
+        where TTask : ISweepTask<TConfig>
+    {
+        string? commit = _options.GitCommit ?? GitInfo.CurrentCommit();
+        int start = chunks.Count * worker / Math.Max(1, workers);
+        for (int i = 0; i < chunks.Count; i++)
+        {
+            var chunk = chunks[(start + i) % chunks.Count]
+                .Where(job => store.FinishedRun(experiment, job.ConfigHash, job.Seed) is null).ToList();
+            if (chunk.Count == 0) continue;
+            TrainChunk(experiment, chunk, runs => runs.Count == 1
+                ? new[] { TTask.Train(runs[0].config, runs[0].seed, runs[0].context) }
+                : TTask.TrainEnsemble(runs), commit, log);
+        }
+    }
+}
