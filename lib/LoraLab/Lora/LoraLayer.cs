@@ -18,6 +18,10 @@ namespace LoraLab.Lora;
 /// Mixed precision, as PEFT does it: on a bf16/fp16 base the factors are float32 by default (PEFT's
 /// autocast_adapter_dtype=True), so they and their optimizer state keep full precision, while the matmuls run in the
 /// base's dtype (the factors are cast for the matmul, as autocast would; autograd returns float32 gradients).
+///
+/// Dropout draws its masks from the layer's own generator (seeded, when the layer is built, by one draw of libtorch's
+/// global generator), not from the global one: a seeded run stays deterministic, and an ensemble that carries this layer's
+/// generator (<see cref="EnsembleLoraLinear"/>) draws the same masks as the run alone.
 /// </summary>
 public sealed class LoraLayer
 {
@@ -46,6 +50,7 @@ public sealed class LoraLayer
         B = nn.Linear(new Parameter(b), null);
         if (init == LoraInit.PiSSA) InitPiSSA();
         else init.Fill(lora_A, lora_B, init_variance);
+        if (dropout > 0) dropoutGenerator = new Generator((ulong)torch.randint_long(long.MaxValue), weight.device);
     }
 
     /// <summary>The adapted module's dotted name in the model (model.layers.0.self_attn.q_proj).</summary>
@@ -82,8 +87,20 @@ public sealed class LoraLayer
     public Tensor update(Tensor x, ScalarType computeDtype, bool training)
     {
         calls++;
-        var h = dropout > 0 && training ? F.dropout(x, dropout, training: true) : x;
+        var h = dropoutGenerator is not null && training ? x * DropoutMask(dropoutGenerator, dropout, x.shape, x.dtype, x.device) : x;
         return F.linear(F.linear(h, Compute(lora_A, computeDtype)), Compute(lora_B, computeDtype)) * scaling;
+    }
+
+    /// <summary>The generator of this layer's dropout masks (null without dropout): an ensemble takes it over.</summary>
+    internal Generator? dropoutGenerator { get; }
+
+    /// <summary>Inverted dropout's mask: 1/(1 − p) where a uniform draw from <paramref name="generator"/> is at least p,
+    /// 0 elsewhere. Drawn in float32 on the generator's device, whatever the input's dtype and device.</summary>
+    internal static Tensor DropoutMask(Generator generator, double p, long[] shape, ScalarType dtype, Device device)
+    {
+        using var noGrad = torch.no_grad();
+        var keep = torch.rand(shape, ScalarType.Float32, generator.device, generator: generator).ge(p);
+        return keep.to(dtype, device).mul_(1 / (1 - p));
     }
 
     // A factor in the dtype the matmuls run in: a differentiable cast, so a float32 factor gets its gradient in float32.

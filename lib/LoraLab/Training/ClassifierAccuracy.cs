@@ -19,29 +19,40 @@ public static class ClassifierAccuracy
     /// can output NaN, and the argmax of NaNs means nothing: such an example gets the split's majority label, so a
     /// diverged model scores at chance, never below it by accident.
     /// </summary>
-    public static AccuracyCount Of(LlamaForSequenceClassification model, ClassificationData data, EncodedSplit split, int batchSize = 64)
+    public static AccuracyCount Of(LlamaForSequenceClassification model, ClassificationData data, EncodedSplit split, int batchSize = 64) =>
+        OfMembers(model, 1, data, split, batchSize)[0];
+
+    /// <summary>
+    /// The accuracy of each member of an ensemble of classifiers (E runs as one model that takes the members' batches
+    /// stacked along the first dimension, see <see cref="Lora.LoraEnsemble"/>), with the rule of <see cref="Of"/>: each batch
+    /// of the split is fed once, repeated for every member, and member e's answers are the e-th block of the logits.
+    /// </summary>
+    public static AccuracyCount[] OfMembers(LlamaForSequenceClassification model, int members, ClassificationData data, EncodedSplit split, int batchSize = 64)
     {
-        if (split.Count == 0) return new AccuracyCount(0, 0);
+        if (members < 1) throw new ArgumentOutOfRangeException(nameof(members), members, "at least one member");
+        if (split.Count == 0) return Enumerable.Repeat(new AccuracyCount(0, 0), members).ToArray();
         var device = model.device();
         int majority = split.Labels.GroupBy(l => l).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
         return model.Evaluating(() =>
         {
-            int correct = 0;
+            var correct = new int[members];
             for (int first = 0; first < split.Count; first += batchSize)
             {
                 using var scope = torch.NewDisposeScope();
                 var indices = Enumerable.Range(first, Math.Min(batchSize, split.Count - first)).ToList();
                 var (ids, _) = data.Batch(split, indices, device);
+                if (members > 1) ids = ids.repeat(members, 1);
                 var logits = model.forward(ids).to(ScalarType.Float32).cpu().data<float>().ToArray();
-                int labels = (int)(logits.Length / indices.Count);
-                for (int i = 0; i < indices.Count; i++)
-                {
-                    var row = new ArraySegment<float>(logits, i * labels, labels);
-                    int answer = row.All(float.IsFinite) ? ArgMax(row) : majority;
-                    if (answer == split.Labels[indices[i]]) correct++;
-                }
+                int labels = (int)(logits.Length / (members * indices.Count));
+                for (int e = 0; e < members; e++)
+                    for (int i = 0; i < indices.Count; i++)
+                    {
+                        var row = new ArraySegment<float>(logits, (e * indices.Count + i) * labels, labels);
+                        int answer = row.All(float.IsFinite) ? ArgMax(row) : majority;
+                        if (answer == split.Labels[indices[i]]) correct[e]++;
+                    }
             }
-            return new AccuracyCount(correct, split.Count);
+            return correct.Select(c => new AccuracyCount(c, split.Count)).ToArray();
         });
     }
 

@@ -21,9 +21,12 @@ public static class EnsembleTrainer
     /// <param name="evaluate">each member's evaluation loss (called under no_grad), or null</param>
     /// <param name="onStep">adds custom metrics after each step, per member (null for a stopped member)</param>
     /// <param name="tokensPerStep">the tokens (or examples) one member's step consumes, for its result's count</param>
+    /// <param name="memberTokens">where members' steps differ in size: the tokens member e's step consumed, read after
+    /// each step (instead of tokensPerStep)</param>
     public static IReadOnlyList<TrainingResult> Run(nn.Module? model, Optimizer optimizer, int members, Schedule schedule, Func<long, Tensor> memberLosses,
                                                     TrainerOptions options, Func<double[]>? evaluate = null,
-                                                    Action<long, IReadOnlyList<IDictionary<string, double>?>>? onStep = null, long tokensPerStep = 0)
+                                                    Action<long, IReadOnlyList<IDictionary<string, double>?>>? onStep = null, long tokensPerStep = 0,
+                                                    Func<int, long>? memberTokens = null)
     {
         options.Validate();
         if (members < 1) throw new ArgumentOutOfRangeException(nameof(members), members, "an ensemble needs at least one member");
@@ -37,7 +40,7 @@ public static class EnsembleTrainer
         var last = new double[members];
         var results = new TrainingResult?[members];
         var evalLoss = new double?[members];
-        long tokensPerMember = 0;
+        var tokens = new long[members];
 
         for (long step = 1; step <= options.MaxSteps && results.Any(r => r is null); step++)
         {
@@ -80,14 +83,14 @@ public static class EnsembleTrainer
                 for (int e = 0; e < members; e++)
                     if (results[e] is null && divergence[e] is null) stepMetrics[e]!["eval_loss"] = (evalLoss[e] = values[e]).Value;
             }
-            tokensPerMember = tokensPerStep * step;
             for (int e = 0; e < members; e++)
             {
                 if (stepMetrics[e] is not { } mine) continue;
+                tokens[e] += memberTokens?.Invoke(e) ?? tokensPerStep;
                 foreach (var (name, value) in mine) metrics[e].Add((step, name, value));
                 if (divergence[e] is not null)
                 {
-                    results[e] = new TrainingResult(true, divergence[e], step, losses[e], null, metrics[e], clock.Elapsed, tokensPerMember);
+                    results[e] = new TrainingResult(true, divergence[e], step, losses[e], null, metrics[e], clock.Elapsed, tokens[e]);
                     optimizer.StopMember(e);
                 }
             }
@@ -102,7 +105,7 @@ public static class EnsembleTrainer
                 evalLoss[e] = final[e];
                 metrics[e].Add((options.MaxSteps, "eval_loss", final[e]));
             }
-            results[e] = new TrainingResult(false, null, options.MaxSteps, last[e], evalLoss[e], metrics[e], clock.Elapsed, tokensPerMember);
+            results[e] = new TrainingResult(false, null, options.MaxSteps, last[e], evalLoss[e], metrics[e], clock.Elapsed, tokens[e]);
         }
         return results.Select(r => r!).ToList();
     }

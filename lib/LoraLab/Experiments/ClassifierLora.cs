@@ -1,0 +1,309 @@
+using System.Text.Json.Serialization;
+using LoraLab.BaseModels;
+using LoraLab.Data;
+using LoraLab.Data.Sweeps;
+using LoraLab.Data.Tokenization;
+using LoraLab.Lora;
+using LoraLab.Models;
+using LoraLab.Modules;
+using LoraLab.Optim;
+using LoraLab.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace LoraLab.Experiments;
+
+/// <summary>
+/// Everything a run of notebook 02 depends on (its JSON is hashed: equal configs are the same run in the store): the
+/// fields of the notebook's RunConfig, and <paramref name="base_profile"/>, the name of the base model's profile next to
+/// its cache key <paramref name="base_model"/>, so that a worker process rebuilds everything from the config alone.
+/// method: "lora" (LoRA on target_modules, everything else frozen, the verbalizer head included) or "head_only" (the
+/// control: no LoRA, only the head trains). task: "spam" or "brown-genre-coarse".
+/// </summary>
+public sealed record ClassifierLoraConfig(string task, string base_model, string base_profile, string method, LoraInit init,
+    double learning_rate, double loraplus_lr_ratio, int r, double lora_alpha, double lora_dropout, string target_modules,
+    int steps, int batch_size, int max_length, double warmup_ratio, double weight_decay, double max_grad_norm, int max_train, int max_eval)
+{
+    /// <summary>Whether this run can train in an ensemble: LoRA (whose trainable weights are its factors alone) without
+    /// gradient clipping (a clipping norm would be the ensemble's, not the run's). Others train alone.</summary>
+    [JsonIgnore] public bool Ensembles => method == "lora" && max_grad_norm == 0;
+
+    /// <summary>What runs must share to train as one ensemble: the frozen model and the data (base, task, sizes), the
+    /// LoRA layers' shapes and dropout (r, targets, p), and the loop (steps, batch, warmup, weight decay). Seed, init,
+    /// learning rate, LoRA+'s ratio and lora_alpha may differ from member to member. PiSSA changes the frozen W by r and
+    /// lora_alpha, so its runs share these too. A run that cannot ensemble gets a key of its own. Not part of the JSON.</summary>
+    [JsonIgnore]
+    public string EnsembleKey => !Ensembles ? "alone " + CanonicalJson.Serialize(this) : FormattableString.Invariant(
+        $"lora task={task} base={base_profile}:{base_model} r={r} targets={target_modules} dropout={lora_dropout:R} steps={steps} batch={batch_size} max_length={max_length} max_train={max_train} max_eval={max_eval} warmup={warmup_ratio:R} wd={weight_decay:R}{(init == LoraInit.PiSSA ? FormattableString.Invariant($" pissa alpha={lora_alpha:R}") : "")}");
+
+    public void Validate()
+    {
+        if (method is not ("lora" or "head_only")) throw new ArgumentException($"method must be \"lora\" or \"head_only\", got \"{method}\"", nameof(method));
+        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be at least 1");
+        if (batch_size < 1) throw new ArgumentOutOfRangeException(nameof(batch_size), batch_size, "batch_size must be at least 1");
+        if (max_length < 1) throw new ArgumentOutOfRangeException(nameof(max_length), max_length, "max_length must be at least 1");
+        if (!(learning_rate >= 0)) throw new ArgumentOutOfRangeException(nameof(learning_rate), learning_rate, "learning_rate must be 0 or positive");
+        if (!(loraplus_lr_ratio > 0)) throw new ArgumentOutOfRangeException(nameof(loraplus_lr_ratio), loraplus_lr_ratio, "loraplus_lr_ratio must be positive");
+    }
+}
+
+/// <summary>
+/// Notebook 02's run as a library task: a GLUE-like classifier (a fresh <see cref="LlamaForSequenceClassification"/> on
+/// the pretrained base, its head the verbalizer head) finetuned by LoRA with LoRA+'s two learning rates, or the
+/// head-only control. <see cref="Train"/> is one run (the notebook's TrainOne); <see cref="TrainEnsemble"/> trains LoRA
+/// runs of one <see cref="ClassifierLoraConfig.EnsembleKey"/> as one ensemble on one shared frozen model
+/// (<see cref="LoraEnsemble"/>): each member with its own data order, init, dropout masks and learning rates, and each
+/// member's result what Train returns for it, up to float32 rounding. The base model, the encoded tasks and the
+/// verbalizer tokens are loaded once per process.
+/// </summary>
+public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
+{
+    private ClassifierLora() { }
+
+    /// <summary>Where the cache of base models (and of tokenizers and token shards) is, for this process and the sweep's
+    /// workers (which inherit the environment); unset, the repository's data/cache. The corpora come from
+    /// DataRoot.Default() (LORALAB_DATA_ROOT, else the repository's data/node_modules).</summary>
+    public const string CacheVariable = "LORALAB_CACHE_DIR";
+
+    /// <summary>The ensemble sizes measured fastest per run on the quick profile (2 cores): past this a step is long
+    /// enough that more members buy little (see docs/lora.md, "Ensembles").</summary>
+    public const int FastestEnsembleSize = 8;
+
+    /// <summary>Activation memory an ensemble may use (members × batch × length × the model's width): 4 GiB.</summary>
+    public const long MemoryBudget = 4L << 30;
+
+    static string ISweepTask<ClassifierLoraConfig>.EnsembleKey(ClassifierLoraConfig c) => c.EnsembleKey;
+    static int ISweepTask<ClassifierLoraConfig>.MaxEnsembleSize(ClassifierLoraConfig c) => MaxEnsembleSize(c);
+    static RunOutcome ISweepTask<ClassifierLoraConfig>.Train(ClassifierLoraConfig c, int seed, RunContext context) => Train(c, seed, context);
+    static IReadOnlyList<RunOutcome> ISweepTask<ClassifierLoraConfig>.TrainEnsemble(IReadOnlyList<(ClassifierLoraConfig config, int seed, RunContext context)> runs) =>
+        TrainEnsemble(runs.Select(x => (x.config, x.seed, (RunContext?)x.context)).ToList());
+
+    /// <summary>
+    /// How many runs of this config one ensemble holds: 1 for a run that trains alone; otherwise as many as the memory
+    /// budget allows for the activations a step keeps for backward (about 4 bytes × layers × (16·hidden + 4·intermediate)
+    /// per token, a member's tokens being batch_size × max_length), and at most <see cref="FastestEnsembleSize"/>.
+    /// </summary>
+    public static int MaxEnsembleSize(ClassifierLoraConfig c)
+    {
+        if (!c.Ensembles) return 1;
+        var m = BaseModelProfile.Named(c.base_profile).Model;
+        long perToken = 4L * m.num_hidden_layers * (16L * m.hidden_size + 4L * m.intermediate_size);
+        long perMember = perToken * c.batch_size * c.max_length;
+        return (int)Math.Clamp(MemoryBudget / Math.Max(1, perMember), 1, FastestEnsembleSize);
+    }
+
+    /// <summary>One run (notebook 02's TrainOne), recorded in <paramref name="context"/> when given.</summary>
+    public static RunOutcome Train(ClassifierLoraConfig c, int seed, RunContext? context)
+    {
+        c.Validate();
+        var (baseModel, data, verbalizer) = Load(c);
+        using var model = Build(c, seed, baseModel, data, verbalizer);
+        using var optimizer = new AdamW(LoraPlus.ParamGroups(model, c.learning_rate, c.loraplus_lr_ratio, c.weight_decay));
+
+        var device = model.device();
+        var batches = new EpochSampler(data.Train.Count, c.batch_size, seed);     // the seed fixes the data order
+        var result = Trainer.Run(model, optimizer, Schedules.Linear(c.steps, c.warmup_ratio), (_, _) =>
+        {
+            var (ids, labels) = data.Batch(data.Train, batches.Next(), device);
+            return new MicroBatchLoss(LlamaForSequenceClassification.Loss(model.forward(ids), labels), ids.numel());
+        }, new TrainerOptions { MaxSteps = c.steps, ClipGradNorm = c.max_grad_norm, ProgressLabel = null });
+
+        return Outcome(result, context, data, ClassifierAccuracy.Of(model, data, data.Validation), ClassifierAccuracy.Of(model, data, data.Test));
+    }
+
+    /// <summary>
+    /// Runs of one ensemble key trained as one ensemble of E members on one frozen model: each member's model is built as
+    /// Train builds it (then <see cref="LoraEnsemble.FromMembers"/> stacks their factors and keeps one frozen copy), each
+    /// step takes every member's own next batch (its own EpochSampler), padded on the right to the longest of the step
+    /// (exact: attention is causal and the head reads the last non-pad token), and the loss is one mean per member [E].
+    /// LoRA+ is two ensemble parameter groups, Aᵀ at lr_e and Bᵀ at lr_e · λ_e (ParamGroup.member_lr), under
+    /// Schedules.Linear. A member that diverges is stopped and recorded at that step (its accuracies are those of its
+    /// weights then, as for the run alone); the others go on. Runs that cannot ensemble train one after another.
+    /// </summary>
+    public static IReadOnlyList<RunOutcome> TrainEnsemble(IReadOnlyList<(ClassifierLoraConfig config, int seed, RunContext? context)> runs)
+    {
+        if (runs.Count == 0) return Array.Empty<RunOutcome>();
+        foreach (var (config, _, _) in runs) config.Validate();
+        string key = runs[0].config.EnsembleKey;
+        if (runs.Any(x => x.config.EnsembleKey != key))
+            throw new ArgumentException("an ensemble's runs must share one EnsembleKey (base, task, sizes, r, targets, dropout, steps, batch, warmup, weight decay)", nameof(runs));
+        if (runs.Count == 1 || !runs[0].config.Ensembles) return runs.Select(x => Train(x.config, x.seed, x.context)).ToList();
+
+        var c0 = runs[0].config;
+        int E = runs.Count;
+        var (baseModel, data, verbalizer) = Load(c0);
+        var members = new List<LlamaForSequenceClassification>();
+        LoraEnsemble<LlamaForSequenceClassification> ensemble;
+        try
+        {
+            foreach (var (config, seed, _) in runs) members.Add(Build(config, seed, baseModel, data, verbalizer));
+            ensemble = LoraEnsemble.FromMembers(members);
+        }
+        catch
+        {
+            foreach (var m in members) m.Dispose();
+            throw;
+        }
+        using var _ = ensemble;
+        var model = ensemble.model;
+        var device = model.device();
+
+        var groups = new[]
+        {
+            new ParamGroup(ensemble.A, lr: 1, c0.weight_decay, "lora_A") { member_lr = runs.Select(x => x.config.learning_rate).ToArray() },
+            new ParamGroup(ensemble.B, lr: 1, c0.weight_decay, "lora_B") { member_lr = runs.Select(x => x.config.learning_rate * x.config.loraplus_lr_ratio).ToArray() },
+        };
+        using var optimizer = new AdamW(groups);
+        var samplers = runs.Select(x => new EpochSampler(data.Train.Count, c0.batch_size, x.seed)).ToList();
+        var tokens = new long[E];
+        // Each member's factors after its last step: a member that diverges is evaluated on its weights at that step.
+        var factors = ensemble.A.Concat(ensemble.B).ToList();
+        var kept = factors.Select(p => p.detach().clone().DetachFromDisposeScope()).ToList();
+
+        var results = EnsembleTrainer.Run(model, optimizer, E, Schedules.Linear(c0.steps, c0.warmup_ratio), _ =>
+            {
+                var batches = samplers.Select(s => s.Next()).ToList();
+                var sequences = batches.SelectMany(rows => rows.Select(i => data.Train.Ids[i])).ToList();
+                var labels = batches.SelectMany(rows => rows.Select(i => data.Train.Labels[i])).ToList();
+                var lengths = batches.Select(rows => (long)Math.Max(1, rows.Max(i => data.Train.Ids[i].Length))).ToArray();
+                for (int e = 0; e < E; e++) tokens[e] = lengths[e] * c0.batch_size;
+                ensemble.SetMemberLengths(lengths);
+                var (ids, labelTensor) = BaseClassifier.PadRight(sequences, labels, data.PadId, device: device);   // [E·b, T]
+                return F.cross_entropy(model.forward(ids), labelTensor, reduction: nn.Reduction.None).view(E, -1).mean(new long[] { 1 });
+            },
+            new TrainerOptions { MaxSteps = c0.steps, ProgressLabel = null },
+            onStep: (_, metrics) =>
+            {
+                using var scope = torch.NewDisposeScope();
+                using var noGrad = torch.no_grad();
+                bool all = metrics.All(m => m is not null);
+                for (int i = 0; i < factors.Count; i++)
+                    if (all) kept[i].copy_(factors[i]);
+                    else for (int e = 0; e < E; e++) if (metrics[e] is not null) kept[i][e].copy_(factors[i][e]);
+            },
+            memberTokens: e => tokens[e]);
+
+        ensemble.SetMemberLengths(null);
+        using (torch.NewDisposeScope())
+        using (torch.no_grad())
+            for (int i = 0; i < factors.Count; i++)
+                for (int e = 0; e < E; e++)
+                    if (results[e].Diverged) factors[i][e].copy_(kept[i][e]);
+        foreach (var t in kept) t.Dispose();
+        var validation = ClassifierAccuracy.OfMembers(model, E, data, data.Validation);
+        var test = ClassifierAccuracy.OfMembers(model, E, data, data.Test);
+        return Enumerable.Range(0, E).Select(e => Outcome(results[e], runs[e].context, data, validation[e], test[e])).ToList();
+    }
+
+    /// <summary>A run's model, built as notebook 02 builds it: a fresh classifier from the base (its seed fixes the head's
+    /// init and LoRA's), the verbalizer head, then LoRA on the target modules (which freezes everything else, the head
+    /// included) or, for the control, only the head trainable.</summary>
+    private static LlamaForSequenceClassification Build(ClassifierLoraConfig c, int seed, PretrainedBase baseModel, ClassificationData data, int[] verbalizer)
+    {
+        var model = BaseClassifier.FromBase(baseModel, data.NumLabels, seed);
+        try
+        {
+            VerbalizerHead.Apply(model, baseModel.Model, verbalizer);          // label k's logit: the LM's logit of its token
+            if (c.method == "lora")
+                LoraAdapters.Apply(model, new LoraConfig(r: c.r, lora_alpha: c.lora_alpha, lora_dropout: c.lora_dropout,
+                                                         target_modules: c.target_modules, init: c.init, task_type: "SEQ_CLS"));
+            else
+                foreach (var (name, p) in model.named_parameters()) p.requires_grad = name.StartsWith("score.");
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static RunOutcome Outcome(TrainingResult result, RunContext? context, ClassificationData data, AccuracyCount validation, AccuracyCount test)
+    {
+        var losses = result.Series("train_loss").Select(p => p.value).ToList();
+        var frequencies = data.Train.Labels.GroupBy(l => l).Select(g => g.Count() / (double)data.Train.Count);
+        return RunOutcome.From(result, context, new Dictionary<string, double>
+        {
+            ["validation_accuracy"] = validation.Accuracy,
+            ["test_accuracy"] = test.Accuracy,
+            ["chance_accuracy"] = ClassificationData.MajorityAccuracy(data.Test),
+            ["tail_train_loss"] = losses.TakeLast(Math.Max(1, losses.Count / 4)).Average(),
+            ["prior_loss"] = -frequencies.Sum(f => f * Math.Log(f)),
+        });
+    }
+
+    // ---- what every run of a process shares: the base model, the encoded tasks, the verbalizer tokens ----
+
+    private static readonly object gate = new();
+    private static readonly Dictionary<string, PretrainedBase> bases = new();
+    private static readonly Dictionary<string, (ClassificationData data, int[] verbalizer)> tasks = new();
+
+    /// <summary>The corpora and the cache folder this process reads (see <see cref="CacheVariable"/>).</summary>
+    public static (DataRoot corpora, string cache) Sources =>
+        (DataRoot.Default(), Environment.GetEnvironmentVariable(CacheVariable) is { Length: > 0 } cache ? cache : TokenShardCache.DefaultDirectory());
+
+    /// <summary>The base model of a profile, loaded (or built) once per process and shared by its runs.</summary>
+    public static PretrainedBase BaseModel(string profile)
+    {
+        var (corpora, cache) = Sources;
+        lock (gate)
+        {
+            string key = $"{corpora}|{cache}|{profile}";
+            if (!bases.TryGetValue(key, out var model))
+                bases[key] = model = PretrainedBase.LoadOrBuild(BaseModelProfile.Named(profile), corpora, cache);
+            return model;
+        }
+    }
+
+    /// <summary>A task encoded for a base model (cut to max_length tokens, max_train and max_eval examples) and its
+    /// verbalizer tokens, once per process.</summary>
+    public static (ClassificationData data, int[] verbalizer) TaskData(string profile, string task, int max_length, int max_train, int max_eval)
+    {
+        var baseModel = BaseModel(profile);
+        var (corpora, cache) = Sources;
+        lock (gate)
+        {
+            string key = $"{corpora}|{cache}|{profile}|{task}|{max_length}|{max_train}|{max_eval}";
+            if (!tasks.TryGetValue(key, out var encoded))
+            {
+                var data = ClassificationData.Encode(LoadTask(task, corpora), baseModel.Tokenizer, max_length, max_train, max_eval);
+                tasks[key] = encoded = (data, VerbalizerHead.Tokens(baseModel.Tokenizer, data.LabelNames));
+            }
+            return encoded;
+        }
+    }
+
+    private static readonly Dictionary<string, Func<DataRoot, ClassificationTask>> taskLoaders = new()
+    {
+        ["spam"] = corpora => ClassificationTask.SpamVsHam(corpora),
+        ["brown-genre-coarse"] = corpora => ClassificationTask.BrownGenre(corpora, coarse: true),
+    };
+
+    /// <summary>A task by its name in the config: "spam" (SpamAssassin, ham vs spam), "brown-genre-coarse" (Brown
+    /// passages, 4 coarse genres), or one registered in this process.</summary>
+    public static ClassificationTask LoadTask(string name, DataRoot corpora)
+    {
+        Func<DataRoot, ClassificationTask>? load;
+        lock (gate) taskLoaders.TryGetValue(name, out load);
+        return load?.Invoke(corpora) ?? throw new ArgumentException($"unknown task '{name}': {string.Join(", ", taskLoaders.Keys)}", nameof(name));
+    }
+
+    /// <summary>Adds a task of this process's own (another split, say) under a name configs can use. Only this process
+    /// knows it: a sweep of such runs must not use worker processes (SweepParallelism.Workers = 1).</summary>
+    public static void RegisterTask(string name, Func<DataRoot, ClassificationTask> load)
+    {
+        lock (gate) taskLoaders[name] = load;
+    }
+
+    private static (PretrainedBase baseModel, ClassificationData data, int[] verbalizer) Load(ClassifierLoraConfig c)
+    {
+        var baseModel = BaseModel(c.base_profile);
+        if (baseModel.Report.Key != c.base_model)
+            throw new InvalidOperationException($"the config's base model is '{c.base_profile}' with cache key {c.base_model}, but the cached " +
+                                                $"'{c.base_profile}' base here has key {baseModel.Report.Key} (in {baseModel.Directory}): the profile, " +
+                                                "its corpora or the cache changed since the sweep's configs were made");
+        var (data, verbalizer) = TaskData(c.base_profile, c.task, c.max_length, c.max_train, c.max_eval);
+        return (baseModel, data, verbalizer);
+    }
+}
