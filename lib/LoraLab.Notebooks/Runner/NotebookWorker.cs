@@ -75,7 +75,7 @@ public sealed class NotebookWorker
                     NbformatOutputs.MarkSkipped(cell, reason);
                     files.Write(notebook.Document, last ? NotebookRunResult.StatusName(RunStatus.Ok) : "running", stopwatch.Elapsed);
                 }
-                Send(new WorkerEvent("cell-skipped", i + 1, cells.Count, (string?)cell.Json["id"], Text: reason));
+                Send(new WorkerEvent("cell-skipped", i + 1, cells.Count, (string?)cell.Json["id"], Name: skipTag, Text: reason));
                 continue;
             }
             var timeout = notebook.TimeoutFor(cell, options.CellTimeout);

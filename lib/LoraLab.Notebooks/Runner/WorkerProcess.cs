@@ -133,7 +133,7 @@ sealed class WorkerProcess(RunOptions options, TextWriter progress)
                 running = null;
                 break;
             case "cell-skipped":
-                progress.WriteLine($"[{message.Number}/{message.Count}] cell {message.Text}");
+                progress.WriteLine($"[{message.Number}/{message.Count}] cell skipped: tagged \"{message.Name}\"");
                 skippedCells++;
                 break;
             case "finished":
