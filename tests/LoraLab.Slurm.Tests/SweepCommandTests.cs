@@ -125,6 +125,20 @@ public class SweepCommandTests
     }
 
     [Fact]
+    public void Each_shard_task_skips_the_drawing_cells_and_the_merge_job_that_renders_the_report_does_not()
+    {
+        var plan = new SweepPlan(Notebook, "paper", 4, ["run_ms=5"], "/tmp/results.db", "/tmp/run", DataRoot.RepositoryRoot(), "lab",
+            new SlurmResources(null, null, null, 1, []), []);
+
+        var shardRun = SlurmScripts.Shards(plan).Split("\n").SkipWhile(line => !line.StartsWith("lab run ")).TakeWhile(line => line.Length > 0)
+            .TakeWhile(line => !line.StartsWith("status=")).ToList();
+        Assert.Contains(shardRun, line => line.Contains("--skip-tag figures "));
+        var mergeRun = SlurmScripts.Merge(plan).Split("\n").SkipWhile(line => !line.StartsWith("lab run ")).Take(3).ToList();
+        Assert.Contains(mergeRun, line => line.Contains("--out"));
+        Assert.DoesNotContain("--skip-tag", SlurmScripts.Merge(plan));
+    }
+
+    [Fact]
     public void Array_ranges_compact_and_expand_as_slurm_writes_them()
     {
         Assert.Equal("0-2,5,7-8", LoraLab.Cli.Sweeps.Slurm.CompactRange([8, 0, 1, 2, 5, 7]));
