@@ -9,9 +9,12 @@ const string Usage = """
 
     commands:
       run       run notebooks headless and write reports (lab run --help)
-      pretrain  build or find the cached base model of a profile (--profile quick|paper|tiny)
+      pretrain  build or find the cached base model of a profile (lab pretrain --help)
       results   list, export (CSV) or merge results databases (lab results --help)
       sweep     run a notebook's sweep as a Slurm job array, follow it, resubmit failed shards (lab sweep --help)
+
+    Every command checks its arguments: an unknown, missing or malformed one is named, with the command's usage, and
+    exits 2 before anything runs. lab with no command, -h or --help prints this and exits 0.
     """;
 
 // The sweeps a notebook runs may start worker processes of this same command (lab sweep-worker): say where it is.

@@ -1,20 +1,16 @@
-using System.Diagnostics;
-
 namespace LoraLab.Notebooks.Tests;
 
 /// <summary>Opens the default run's HTML report in headless Chromium from a file URL, offline, as a reader would.</summary>
 [Collection(DefaultRunCollection.Name)]
 public class BrowserTests(DefaultRunFixture run)
 {
-    const string Chromium = "/usr/bin/chromium";
-
     [Fact]
     public async Task Report_draws_the_plotly_chart_offline_without_script_errors()
     {
-        Assert.True(File.Exists(Chromium), $"{Chromium} is missing: install it with `apt-get install -y chromium`.");
+        Assert.True(Chromium.Missing is null, Chromium.Missing);
         Assert.True(run.ExitCode == 0, run.Log);
 
-        var (dom, log) = await RunChromium("--dump-dom", new Uri(run.ReportPath).AbsoluteUri);
+        var (dom, log) = await Chromium.Run("--dump-dom", new Uri(run.ReportPath).AbsoluteUri);
 
         Assert.Contains("class=\"loralab-figure", dom);
         Assert.Contains("class=\"main-svg\"", dom); // plotly.js replaced the empty div with its drawing
@@ -22,40 +18,27 @@ public class BrowserTests(DefaultRunFixture run)
         Assert.DoesNotContain("<title>pwned</title>", dom); // the displayed <script> string did not run
 
         var screenshot = Path.Combine(run.OutputFolder, "report.png");
-        await RunChromium($"--screenshot={screenshot}", "--window-size=1200,2000", new Uri(run.ReportPath).AbsoluteUri);
+        await Chromium.Run($"--screenshot={screenshot}", "--window-size=1200,2000", new Uri(run.ReportPath).AbsoluteUri);
         Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot should show a rendered page");
     }
 
-    /// <summary>Runs headless Chromium with a throwaway profile; returns stdout (e.g. the dumped DOM) and its log.</summary>
-    static async Task<(string Stdout, string Log)> RunChromium(params string[] args)
+    [ChromiumFact]
+    public async Task The_page_toggle_shows_every_cells_code_in_the_browser()
     {
-        var profile = Directory.CreateTempSubdirectory("loralab-chromium-");
-        try
-        {
-            var start = new ProcessStartInfo(Chromium)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            foreach (var arg in new[]
-                     {
-                         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                         "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000", $"--user-data-dir={profile.FullName}",
-                     }.Concat(args))
-                start.ArgumentList.Add(arg);
+        Assert.True(run.ExitCode == 0, run.Log);
+        var copy = Path.Combine(TestPaths.NewOutputFolder("toggle"), "report.html");
+        File.WriteAllText(copy, run.Report.Replace("</body>",
+            "<script>window.addEventListener('load', function () { document.getElementById('toggle-code').click(); });</script></body>"));
 
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            try { await process.WaitForExitAsync(timeout.Token); }
-            catch (OperationCanceledException) { process.Kill(entireProcessTree: true); throw new TimeoutException("chromium took over 60 s"); }
-            return (await stdout, await stderr);
-        }
-        finally
-        {
-            try { profile.Delete(recursive: true); } catch (IOException) { /* chromium may still hold a lock file */ }
-        }
+        var (folded, _) = await Chromium.Run("--dump-dom", new Uri(run.ReportPath).AbsoluteUri);
+        var (unfolded, log) = await Chromium.Run("--dump-dom", new Uri(copy).AbsoluteUri);
+
+        var cells = System.Text.RegularExpressions.Regex.Matches(folded, "<details class=\"source\"[^>]*>").Select(m => m.Value).ToList();
+        Assert.Equal(8, cells.Count);
+        Assert.All(cells, tag => Assert.DoesNotContain("open", tag));
+        Assert.Contains(">show all code</button>", folded);
+        Assert.Equal(8, System.Text.RegularExpressions.Regex.Matches(unfolded, "<details class=\"source\" open=\"\">").Count);
+        Assert.Contains(">hide all code</button>", unfolded);
+        Assert.DoesNotContain("Uncaught", log);
     }
 }

@@ -4,12 +4,16 @@ namespace LoraLab.Cli.Sweeps;
 
 /// <summary>
 /// The two sbatch scripts of a sweep. The array script runs `lab run` on one shard of the notebook's sweep
-/// (`--param shard=i/N`, its own database, no report rendering in the notebook); the merge script folds the shard
+/// (`--param shard=i/N`, its own database, and `--skip-tag figures`: the cells tagged "figures", which draw from the
+/// whole store, are not run by a shard); the merge script folds the shard
 /// databases into the store and renders the report with `lab run`, which then finds every run finished and trains
 /// nothing. A shard's task writes its exit code to shards/shard-i.exit when it ends; a killed task writes none.
 /// </summary>
 public static class SlurmScripts
 {
+    /// <summary>The cell tag of a notebook's drawing cells, which a shard's task skips (`lab run --skip-tag`).</summary>
+    public const string FiguresTag = "figures";
+
     public static string Shards(SweepPlan plan)
     {
         var script = Header(plan, $"lab-{plan.Name}", Path.Combine(plan.LogsDirectory, "shard-%a.out"));
@@ -22,7 +26,7 @@ public static class SlurmScripts
             {{plan.LabCommand}} run {{Quote(plan.Notebook)}} --profile {{Quote(plan.Profile)}}{{ParamArgs(plan)}} \
               --param "shard=$i/{{plan.ShardCount}}" \
               --param {{Quote("store_path=" + plan.ShardsDirectory + "/shard-")}}"$i".db \
-              --out {{Quote(plan.ShardsDirectory + "/shard-")}}"$i"
+              --skip-tag {{FiguresTag}} --out {{Quote(plan.ShardsDirectory + "/shard-")}}"$i"
             status=$?
             # Written atomically: the exit file exists only for a task that ended by itself (a killed one writes none).
             echo "$status" > {{exit}}.tmp && mv {{exit}}.tmp {{exit}}

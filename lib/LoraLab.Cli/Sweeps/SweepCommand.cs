@@ -19,7 +19,11 @@ public static partial class SweepCommand
                lab sweep resubmit RUN [--dry-run]
         submit splits the notebook's sweep into N shards (a job array: task i runs `lab run NOTEBOOK --param shard=i/N`
         into RUN/shards/shard-i.db), then a merge job folds the shards into the store (default data/results.db) and
-        renders the report into RUN/report. RUN defaults to runs/sweeps/NOTEBOOK-TIMESTAMP.
+        renders the report into RUN/report. RUN defaults to runs/sweeps/NOTEBOOK-TIMESTAMP. Options take their value as
+        the next word or after '=' (--sbatch-arg=--qos=long); only --param and --sbatch-arg may be repeated.
+        exit codes: 0 ok (a dry run too), 1 failed (sbatch, squeue or scancel failed or is missing, a notebook or
+                    sweep.json that cannot be read), 2 bad arguments (an unknown verb or option, a missing or malformed
+                    value, a notebook or RUN folder that does not exist or is not one; nothing was submitted)
         """;
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
@@ -32,23 +36,28 @@ public static partial class SweepCommand
         try
         {
             var options = SweepArguments.Parse(args);
+            if (options.Help)
+            {
+                output.WriteLine(Usage);
+                return CommandExitCodes.Ok;
+            }
             return options.Verb switch
             {
                 "submit" => Submit(options, output),
                 "status" => Status(SweepPlan.Load(options.Single("RUN")), output),
                 "resubmit" => Resubmit(SweepPlan.Load(options.Single("RUN")), options.DryRun, output),
-                _ => throw new ArgumentException(options.Verb == "" ? "name a verb: submit, status or resubmit" : $"unknown verb '{options.Verb}'"),
+                _ => throw new ArgumentException($"unknown verb '{options.Verb}'"),   // SweepArguments.Parse refuses it first
             };
         }
         catch (ArgumentException e)
         {
             error.WriteLine($"lab sweep: {e.Message}\n{Usage}");
-            return 2;
+            return CommandExitCodes.BadArguments;
         }
         catch (Exception e) when (e is SlurmException or IOException or InvalidDataException or UnauthorizedAccessException)
         {
             error.WriteLine($"lab sweep: {e.Message}");
-            return 1;
+            return CommandExitCodes.Failed;
         }
     }
 
@@ -65,8 +74,8 @@ public static partial class SweepCommand
             Profile: options.Value("profile") ?? "quick",
             ShardCount: options.Int("shards", 4, minimum: 1),
             Params: options.Params,
-            StorePath: Path.GetFullPath(options.Value("store") ?? Path.Combine(root, "data", "results.db")),
-            RunDirectory: Path.GetFullPath(options.Value("run-dir") ?? Path.Combine(root, "runs", "sweeps", $"{Path.GetFileNameWithoutExtension(notebook)}-{stamp}")),
+            StorePath: CheckedStore(options.Value("store") ?? Path.Combine(root, "data", "results.db")),
+            RunDirectory: CheckedRunDirectory(options.Value("run-dir") ?? Path.Combine(root, "runs", "sweeps", $"{Path.GetFileNameWithoutExtension(notebook)}-{stamp}")),
             RepositoryRoot: root,
             LabCommand: options.Value("lab") ?? ThisLab(),
             Resources: new SlurmResources(options.Value("partition"), options.Value("gres"), CheckedTime(options.Value("time")),
@@ -178,6 +187,23 @@ public static partial class SweepCommand
         if (!ShardDeclaration().IsMatch(source))
             throw new ArgumentException($"{notebook} declares no `shard` knob in its parameters cell, so its sweep cannot be split " +
                                         "(see docs/writing-a-notebook.md: `var shard = \"\";`)");
+    }
+
+    /// <summary>--store: the database the merge job folds the shards into; it may not exist yet, but what is there
+    /// must be a results database (found now, not by the merge job hours later).</summary>
+    private static string CheckedStore(string store)
+    {
+        string full = Path.GetFullPath(store);
+        if (Directory.Exists(full)) throw new ArgumentException($"--store {store} is a folder; name the database file (e.g. {Path.Combine(store, "results.db")})");
+        if (File.Exists(full) && new FileInfo(full).Length > 0) ResultsCommand.RequireResultsDatabase(full, "--store");
+        return full;
+    }
+
+    private static string CheckedRunDirectory(string runDirectory)
+    {
+        string full = Path.GetFullPath(runDirectory);
+        if (File.Exists(full)) throw new ArgumentException($"--run-dir {runDirectory} is a file, not a folder");
+        return full;
     }
 
     private static string? CheckedTime(string? time) =>

@@ -52,20 +52,43 @@ public sealed record SweepPlan(
         File.Move(temporary, Path.Combine(RunDirectory, FileName), overwrite: true);
     }
 
-    /// <summary>Reads RUN/sweep.json; RUN may be the folder or the file itself.</summary>
+    /// <summary>
+    /// Reads RUN/sweep.json; RUN may be the folder or the file itself. A RUN that does not exist or is not a sweep's run
+    /// folder is an ArgumentException (a bad argument); a sweep.json that cannot be read as a sweep is InvalidDataException.
+    /// </summary>
     public static SweepPlan Load(string run)
     {
+        if (!Directory.Exists(run) && !File.Exists(run))
+            throw new ArgumentException($"there is no run folder at '{run}' (lab sweep submit prints the one it makes)");
         string file = Directory.Exists(run) ? Path.Combine(run, FileName) : run;
         if (!File.Exists(file))
-            throw new FileNotFoundException($"'{run}' is not a sweep run folder: it has no {FileName} (lab sweep submit makes one)");
+            throw new ArgumentException($"'{run}' is not a sweep run folder: it has no {FileName} (lab sweep submit makes one)");
+        SweepPlan? plan;
         try
         {
-            return JsonSerializer.Deserialize<SweepPlan>(File.ReadAllText(file), Json)
-                   ?? throw new InvalidDataException($"{file} is empty");
+            plan = JsonSerializer.Deserialize<SweepPlan>(File.ReadAllText(file), Json);
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"{file} is not a valid sweep description: {e.Message}", e);
         }
+        string? missing = plan switch
+        {
+            null => "anything",
+            { Notebook: null } => nameof(Notebook),
+            { Profile: null } => nameof(Profile),
+            { ShardCount: < 1 } => nameof(ShardCount),
+            { Params: null } => nameof(Params),
+            { StorePath: null } => nameof(StorePath),
+            { RunDirectory: null } => nameof(RunDirectory),
+            { RepositoryRoot: null } => nameof(RepositoryRoot),
+            { LabCommand: null } => nameof(LabCommand),
+            { Resources: null or { ExtraArgs: null } } => nameof(Resources),
+            { Submissions: null } => nameof(Submissions),
+            _ => null,
+        };
+        if (missing is null && plan!.Submissions!.Any(s => s is null || s.ArrayJobId is null || s.MergeJobId is null || s.Shards is null))
+            missing = "a complete submission";
+        return missing is null ? plan! : throw new InvalidDataException($"{file} is not a valid sweep description: it lacks {missing}");
     }
 }

@@ -27,8 +27,9 @@ public static class SweepWorkers
     public sealed class Started
     {
         private readonly List<(Process process, string log)> workers;
+        private readonly string? jobFile;
 
-        internal Started(List<(Process process, string log)> workers) => this.workers = workers;
+        internal Started(List<(Process process, string log)> workers, string? jobFile = null) => (this.workers, this.jobFile) = (workers, jobFile);
 
         public IReadOnlyList<string> Logs => workers.Select(w => w.log).ToList();
 
@@ -44,6 +45,7 @@ public static class SweepWorkers
                 process.Dispose();
             }
             workers.Clear();
+            if (jobFile is not null) File.Delete(jobFile);
         }
     }
 
@@ -100,7 +102,7 @@ public static class SweepWorkers
             started.Add((process, logPath));
         }
         log.WriteLine($"[{job.Experiment}] started {started.Count} worker process(es) with {threads} libtorch thread(s) each; logs: {string.Join(", ", started.Select(s => s.Item2))}");
-        return new Started(started);
+        return new Started(started, jobFile);
     }
 
     private static readonly object appendGate = new();

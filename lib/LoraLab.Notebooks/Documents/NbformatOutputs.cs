@@ -15,8 +15,21 @@ public static class NbformatOutputs
         {
             run.Remove("status");
             run.Remove("elapsed_seconds");
+            run.Remove("skip_reason");
             if (run.Count == 0) cell.Metadata.Remove("loralab");
         }
+    }
+
+    /// <summary>
+    /// Marks a code cell that was not run on purpose (`lab run --skip-tag`): no outputs, no execution count, and in
+    /// metadata.loralab the status "skipped" and why.
+    /// </summary>
+    public static void MarkSkipped(NotebookCell cell, string reason)
+    {
+        Clear(cell);
+        var run = cell.Metadata["loralab"] as JsonObject ?? (JsonObject)(cell.Metadata["loralab"] = new JsonObject());
+        run["status"] = "skipped";
+        run["skip_reason"] = reason;
     }
 
     /// <summary>Stores a cell's result: its outputs, execution count, and (in metadata.loralab) status and wall time.</summary>

@@ -19,7 +19,10 @@ public enum RunStatus
     Interrupted,
 }
 
-/// <summary>The outcome of one notebook: status, time, the files written, and what went wrong if anything.</summary>
+/// <summary>
+/// The outcome of one notebook: status, time, the files written, what went wrong if anything, and how many code cells
+/// were skipped on purpose (--skip-tag).
+/// </summary>
 public sealed record NotebookRunResult(
     string Name,
     string SourcePath,
@@ -27,7 +30,8 @@ public sealed record NotebookRunResult(
     TimeSpan Elapsed,
     string? ExecutedNotebookPath = null,
     string? ReportPath = null,
-    string? Message = null)
+    string? Message = null,
+    int SkippedCells = 0)
 {
     public string StatusText => StatusName(Status);
 

@@ -66,6 +66,18 @@ public sealed class NotebookWorker
         for (var i = 0; i < cells.Count && failure is null; i++)
         {
             var cell = cells[i];
+            var last = i == cells.Count - 1;
+            if (options.SkipTagOf(cell) is { } skipTag)
+            {
+                var reason = SkipReason(skipTag);
+                lock (documentGate)
+                {
+                    NbformatOutputs.MarkSkipped(cell, reason);
+                    files.Write(notebook.Document, last ? NotebookRunResult.StatusName(RunStatus.Ok) : "running", stopwatch.Elapsed);
+                }
+                Send(new WorkerEvent("cell-skipped", i + 1, cells.Count, (string?)cell.Json["id"], Name: skipTag, Text: reason));
+                continue;
+            }
             var timeout = notebook.TimeoutFor(cell, options.CellTimeout);
             lock (documentGate) (runningCellId, runningExecutionCount) = ((string?)cell.Json["id"], kernel.ExecutionCount + 1);
             Send(new WorkerEvent("cell-started", i + 1, cells.Count, runningCellId, runningExecutionCount, timeout?.TotalSeconds));
@@ -75,7 +87,7 @@ public sealed class NotebookWorker
                 : new CellResult(kernel.ExecutionCount, [new ErrorOutput("UnsupportedKernel",
                     $"This cell is for the '{cell.KernelName}' kernel; lab run executes C# cells only.", [])], TimeSpan.Zero);
             if (result.Error is { } error) failure = $"cell {i + 1} of {cells.Count} failed: {error.Name}: {FirstLine(error.Message)}";
-            var status = failure is not null ? RunStatus.Failed : i == cells.Count - 1 ? RunStatus.Ok : (RunStatus?)null;
+            var status = failure is not null ? RunStatus.Failed : last ? RunStatus.Ok : (RunStatus?)null;
             lock (documentGate)
             {
                 NbformatOutputs.Store(cell, result);
@@ -133,6 +145,9 @@ public sealed class NotebookWorker
             ? source[(source.IndexOf('\n') is var end and >= 0 ? end + 1 : source.Length)..]
             : source;
     }
+
+    /// <summary>Why a cell was not run, as the report and the executed notebook say it.</summary>
+    public static string SkipReason(string tag) => $"skipped: tagged \"{tag}\" (lab run --skip-tag {tag})";
 
     internal static string FirstLine(string text) => text.Split('\n')[0].TrimEnd();
 }

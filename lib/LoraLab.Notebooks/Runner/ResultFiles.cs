@@ -31,7 +31,7 @@ public sealed class ResultFiles(RunOptions options, string sourcePath)
         else run["message"] = message;
         notebook.Save(ExecutedPath);
 
-        var summary = new ReportSummary(Name, status, elapsed, options.InjectedValues(), message);
+        var summary = new ReportSummary(Name, status, elapsed, options.InjectedValues(), message, options.ShowCode);
         AtomicFile.WriteAllText(ReportPath, HtmlReport.Render(notebook, summary, PlotlyPath));
     }
 }

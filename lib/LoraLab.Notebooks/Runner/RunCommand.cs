@@ -11,7 +11,7 @@ public static class RunCommand
 {
     public const string Usage = """
         usage: lab run [notebook.ipynb ...] [--profile quick|paper|ci] [--param name=value ...] [--out dir]
-                       [--timeout seconds] [--heartbeat seconds] [--plotly path]
+                       [--timeout seconds] [--heartbeat seconds] [--plotly path] [--skip-tag tag ...] [--show-code]
 
         Runs Polyglot (C#) notebooks headless, cell by cell in one C# session (a child process per notebook), and writes
         for each notebook the executed .ipynb and a self-contained HTML report into the output folder (default reports/),
@@ -25,6 +25,10 @@ public static class RunCommand
                               metadata.loralab.timeout also sets it)
           --heartbeat SECONDS how often a long cell reports that it is still running (default 15)
           --plotly PATH       plotly.min.js to embed (default: data/node_modules/plotly.js-dist-min/plotly.min.js, found upwards)
+          --skip-tag TAG      do not run the code cells tagged TAG (the report shows them as skipped); repeatable.
+                              A Slurm sweep's shards run with --skip-tag figures: they train, the merge job draws
+          --show-code         show every cell's code in the reports (default: folded, with a show-code toggle per
+                              cell and one for the page)
 
         exit codes: 0 all ok, 1 a cell failed or a notebook is invalid, 2 bad arguments, 3 a cell timed out,
                     4 a cell exited the process, 130 interrupted (Ctrl-C, SIGTERM)
@@ -67,7 +71,9 @@ public static class RunCommand
             return ExitCodes.BadArguments;
         }
         var counts = results.GroupBy(r => r.StatusText).Select(group => $"{group.Count()} {group.Key}");
-        output.WriteLine($"{results.Count} notebook(s): {string.Join(", ", counts)} -> {Path.Combine(options.OutputFolder, "index.html")}");
+        var total = TimeSpan.FromTicks(results.Sum(r => r.Elapsed.Ticks));
+        output.WriteLine($"{results.Count} notebook(s): {string.Join(", ", counts)} in {Reports.Durations.Format(total)} -> " +
+            Path.Combine(options.OutputFolder, "index.html"));
         return results.Count == 0 ? ExitCodes.Ok : results.Max(r => ExitCodes.Of(r.Status));
     }
 
@@ -94,7 +100,9 @@ public static class RunCommand
     {
         var notebooks = new List<string>();
         var parameters = new List<KeyValuePair<string, string>>();
+        var skipTags = new List<string>();
         string? profile = null, plotly = null;
+        var showCode = false;
         TimeSpan? timeout = null;
         var heartbeat = TimeSpan.FromSeconds(15);
         var outputFolder = "reports";
@@ -130,6 +138,19 @@ public static class RunCommand
                     var seconds = Seconds(flag, Value());
                     timeout = seconds == 0 ? null : TimeSpan.FromSeconds(seconds);
                     break;
+                case "--skip-tag":
+                    var tag = Value();
+                    if (tag.StartsWith('-')) throw new ArgumentException($"--skip-tag needs a cell tag, got the option '{tag}'.");
+                    if (tag.Length == 0 || tag.Any(c => char.IsWhiteSpace(c) || c == ','))
+                        throw new ArgumentException($"--skip-tag wants one cell tag (no spaces or commas; repeat the option for more), got '{tag}'.");
+                    if (tag is "parameters" or "injected-parameters")
+                        throw new ArgumentException($"--skip-tag {tag}: the cell tagged \"{tag}\" holds the notebook's knobs and always runs.");
+                    if (!skipTags.Contains(tag)) skipTags.Add(tag);
+                    break;
+                case "--show-code":
+                    if (inlineValue is not null) throw new ArgumentException($"--show-code takes no value, got '{args[i]}'.");
+                    showCode = true;
+                    break;
                 case "--heartbeat":
                     heartbeat = TimeSpan.FromSeconds(Math.Max(0.1, Seconds(flag, Value())));
                     break;
@@ -142,7 +163,7 @@ public static class RunCommand
         return new RunOptions
         {
             Notebooks = notebooks, Profile = profile, Parameters = parameters, OutputFolder = outputFolder, PlotlyScriptPath = plotly,
-            CellTimeout = timeout, Heartbeat = heartbeat,
+            CellTimeout = timeout, Heartbeat = heartbeat, SkipTags = skipTags, ShowCode = showCode,
         };
     }
 

@@ -28,6 +28,22 @@ public sealed record RunOptions
     /// <summary>How often the terminal hears about a cell that is still running.</summary>
     public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// --skip-tag: code cells carrying any of these tags are not run; the report shows them as skipped, with the reason.
+    /// A shard of a Slurm sweep skips its drawing cells this way (`--skip-tag figures`).
+    /// </summary>
+    public IReadOnlyList<string> SkipTags { get; init; } = [];
+
+    /// <summary>--show-code: reports show every cell's code expanded (by default it is folded under a "show code" toggle).</summary>
+    public bool ShowCode { get; init; }
+
+    /// <summary>The first of <see cref="SkipTags"/> that a cell carries, or null when the cell runs.</summary>
+    public string? SkipTagOf(Documents.NotebookCell cell) => SkipTags.FirstOrDefault(cell.HasTag);
+
+    /// <summary>"6 cells skipped (--skip-tag figures)", as the terminal and the index say it; null for none.</summary>
+    public string? SkippedNote(int cells) =>
+        cells == 0 ? null : $"{cells} {(cells == 1 ? "cell" : "cells")} skipped (--skip-tag {string.Join(", --skip-tag ", SkipTags)})";
+
     /// <summary>Whether the terminal output may use ANSI colours (dimmed cell output).</summary>
     public bool Color { get; init; }
 
@@ -53,6 +69,8 @@ public sealed record RunOptions
         if (Profile is not null) args.AddRange(["--profile", Profile]);
         foreach (var (name, value) in Parameters) args.AddRange(["--param", $"{name}={value}"]);
         if (PlotlyScriptPath is not null) args.AddRange(["--plotly", PlotlyScriptPath]);
+        foreach (var tag in SkipTags) args.AddRange(["--skip-tag", tag]);
+        if (ShowCode) args.Add("--show-code");
         if (CellTimeout is { } timeout) args.AddRange(["--timeout", timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         return args;
     }

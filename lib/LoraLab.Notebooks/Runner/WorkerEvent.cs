@@ -7,7 +7,8 @@ namespace LoraLab.Notebooks.Runner;
 /// What the worker process tells the runner, one JSON line each on its standard output, marked so that other text on
 /// that stream (a native library's message) passes through as text. Kinds: "warning" (Text), "cell-started" (Number,
 /// Count, Id, ExecutionCount, TimeoutSeconds), "output" (Name, Text: console text of the running cell, as written),
-/// "cell-finished" (Number, Count, Status, Seconds, Text: the error), "finished" (Status, Text: the message).
+/// "cell-finished" (Number, Count, Status, Seconds, Text: the error), "cell-skipped" (Number, Count, Id, Name: the tag, Text:
+/// why; a cell tagged with a --skip-tag, not run), "finished" (Status, Text: the message).
 /// </summary>
 public sealed record WorkerEvent(
     string Kind,

@@ -25,6 +25,7 @@ sealed class WorkerProcess(RunOptions options, TextWriter progress)
     WorkerEvent? finished;
     string pendingLine = "", lastLine = "";
     int echoedLines;
+    int skippedCells;
 
     public async Task<NotebookRunResult> RunAsync(PreparedNotebook notebook, CancellationToken interrupt)
     {
@@ -73,8 +74,10 @@ sealed class WorkerProcess(RunOptions options, TextWriter progress)
 
     NotebookRunResult Result(PreparedNotebook notebook, ResultFiles files, RunStatus status, string? message)
     {
-        var result = new NotebookRunResult(notebook.Name, notebook.SourcePath, status, stopwatch.Elapsed, files.ExecutedPath, files.ReportPath, message);
-        progress.WriteLine($"{notebook.Name}: {result.StatusText} in {result.Elapsed.TotalSeconds:0.0}s -> {result.ReportPath}");
+        var result = new NotebookRunResult(notebook.Name, notebook.SourcePath, status, stopwatch.Elapsed, files.ExecutedPath, files.ReportPath, message,
+            skippedCells);
+        var skipped = options.SkippedNote(skippedCells) is { } note ? $", {note}" : "";
+        progress.WriteLine($"{notebook.Name}: {result.StatusText} in {Reports.Durations.Format(result.Elapsed)}{skipped} -> {result.ReportPath}");
         return result;
     }
 
@@ -128,6 +131,10 @@ sealed class WorkerProcess(RunOptions options, TextWriter progress)
                     ? $"{Label()} ok {message.Seconds:0.0}s"
                     : $"{Label()} FAILED {message.Seconds:0.0}s: {message.Text}");
                 running = null;
+                break;
+            case "cell-skipped":
+                progress.WriteLine($"[{message.Number}/{message.Count}] cell skipped: tagged \"{message.Name}\"");
+                skippedCells++;
                 break;
             case "finished":
                 finished = message;

@@ -122,7 +122,7 @@ public sealed class ToyLora : ISweepTask<ToyConfig>
     }
 
     /// <summary>One run's frozen parts: its task, its LoRA layer, and the features that do not change while A and B train.</summary>
-    private sealed class Member : IDisposable
+    internal sealed class Member : IDisposable
     {
         private readonly TeacherStudentTask task;
 
@@ -147,6 +147,7 @@ public sealed class ToyLora : ISweepTask<ToyConfig>
         }
 
         public ToyMlp model { get; }
+        public TeacherStudentTask Task => task;
         public LoraLayer lora { get; }
         public Linear w_out { get; }
         public Tensor z_train { get; }

@@ -22,6 +22,16 @@ public class ToyLoraTests
     private static double Relative(double a, double b) => Math.Abs(a - b) / Math.Max(Math.Abs(b), 1e-12);
 
     [Fact]
+    public void The_cached_forward_of_a_toy_run_is_the_models_own_forward()
+    {
+        // A run computes φ(W_in x) and W z once; its prediction from them must be ToyMlp.forward with the LoRA layer in.
+        using var member = new ToyLora.Member(Config(LoraInit.InitA_Gaussian, 1e-2, n: 32), seed: 0, TorchSharp.torch.CPU);
+        using (TorchSharp.torch.no_grad()) member.lora.lora_B.normal_(0, 1);          // both factors non-zero, as after training
+        double gap = TestSupport.MaxAbsDiff(member.Predict(member.z_train, member.wz_train), member.model.call(member.Task.x_train));
+        Assert.True(gap < 1e-5, $"the cached forward differs from ToyMlp.forward by {gap}");
+    }
+
+    [Fact]
     public void An_ensemble_of_toy_runs_reproduces_each_run_trained_alone()
     {
         var alone = Members.Select(m => ToyLora.Train(m.config, m.seed, null)).ToList();

@@ -57,7 +57,7 @@ public class Notebook02Tests
         string folder = TestSupport.TempDir("nb02-shard");
         string storePath = Path.Combine(folder, "shard.db");
         var (exitCode, output) = Lab("run", "notebooks/02-learning-rate-sweeps.ipynb", "--profile", "ci",
-                                     "--param", "shard=1/2", "--param", $"store_path={storePath}", "--out", folder);
+                                     "--param", "shard=1/2", "--param", $"store_path={storePath}", "--out", folder, "--skip-tag", "figures");
         Assert.True(exitCode == 0, $"lab run exited with {exitCode}:\n{output}");
 
         using var store = new ResultsStore(storePath);

@@ -21,7 +21,7 @@ public class Notebook04Tests
         Assert.True(File.Exists(cli), $"{cli} is missing: run ./lab build first");
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string argument in new[] { cli, "run", "notebooks/04-rank-analysis.ipynb", "--profile", "ci",
-                                            "--param", "shard=1/2", "--param", $"store_path={storePath}", "--out", folder })
+                                            "--param", "shard=1/2", "--param", $"store_path={storePath}", "--out", folder, "--skip-tag", "figures" })
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
