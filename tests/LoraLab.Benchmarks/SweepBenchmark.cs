@@ -100,8 +100,8 @@ internal static class SweepBenchmark
     private static double[] Sample(double[] grid, int k) =>
         k >= grid.Length ? grid : Enumerable.Range(0, k).Select(i => grid[k == 1 ? grid.Length / 2 : (int)Math.Round(i * (grid.Length - 1) / (double)(k - 1))]).ToArray();
 
-    private static ClassifierLoraConfig Quick(string baseKey, string method, LoraInit init, double lr, double ratio, int steps) =>
-        new("spam", baseKey, "quick", method, init, lr, ratio, r: 8, lora_alpha: 16, lora_dropout: 0.1, "q_proj,v_proj",
+    private static ClassifierLoraConfig Quick(string baseKey, ClassifierMethod method, LoraInit init, double lr, double ratio, int steps) =>
+        new("spam", "quick", baseKey, method, init, lr, ratio, r: 8, lora_alpha: 16, lora_dropout: 0.1, "q_proj,v_proj",
             steps, batch_size: 16, max_length: 40, warmup_ratio: 0.06, weight_decay: 0.0, max_grad_norm: 0.0, max_train: 2000, max_eval: 300);
 
     private static int RunClassifier(Options o)
@@ -111,9 +111,9 @@ internal static class SweepBenchmark
         var rates = Sample(Grid(1e-3, 8), o.Rates);
         var configs = (from init in new[] { LoraInit.InitA_KaimingUniform, LoraInit.InitB_KaimingUniform }
                        from lr in rates
-                       select Quick(baseKey, "lora", init, lr, 1, steps))
-            .Concat(Sample(Grid(2.5e-4, 6), 2).Select(lr => Quick(baseKey, "lora", LoraInit.InitA_KaimingUniform, lr, 16, steps)))
-            .Concat(o.Control ? rates.Select(lr => Quick(baseKey, "head_only", LoraInit.InitA_KaimingUniform, lr, 1, steps)) : [])
+                       select Quick(baseKey, ClassifierMethod.Lora, init, lr, 1, steps))
+            .Concat(Sample(Grid(2.5e-4, 6), 2).Select(lr => Quick(baseKey, ClassifierMethod.Lora, LoraInit.InitA_KaimingUniform, lr, 16, steps)))
+            .Concat(o.Control ? rates.Select(lr => Quick(baseKey, ClassifierMethod.HeadOnly, LoraInit.InitA_KaimingUniform, lr, 1, steps)) : [])
             .ToList();
         var seeds = Enumerable.Range(0, o.Seeds).ToList();
         var (data, _) = ClassifierLora.TaskData("quick", "spam", 40, 2000, 300);

@@ -14,20 +14,25 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace LoraLab.Experiments;
 
+/// <summary>What a run of notebook 02 trains: LoRA on the target modules, everything else frozen (the verbalizer head
+/// included), or the control, the head alone with no LoRA.</summary>
+public enum ClassifierMethod { Lora, HeadOnly }
+
 /// <summary>
-/// Everything a run of notebook 02 depends on (its JSON is hashed: equal configs are the same run in the store): the
-/// fields of the notebook's RunConfig, and <paramref name="base_profile"/>, the name of the base model's profile next to
-/// its cache key <paramref name="base_model"/>, so that a worker process rebuilds everything from the config alone.
-/// method: "lora" (LoRA on target_modules, everything else frozen, the verbalizer head included) or "head_only" (the
-/// control: no LoRA, only the head trains). task: "spam" or "brown-genre-coarse".
+/// Everything a run of notebook 02 depends on (its JSON is hashed: equal configs are the same run in the store), in
+/// PEFT / Hugging Face names: the task ("spam" or "brown-genre-coarse"), the base model (<paramref name="base_profile"/>,
+/// the name of its profile, next to its cache key <paramref name="base_model"/>, so that a worker process rebuilds
+/// everything from the config alone), the method, LoRA's settings (LoraConfig's names), the optimizer's (AdamW with
+/// LoRA+'s two learning rates: A and the head at learning_rate, B at learning_rate · loraplus_lr_ratio) and the data's.
+/// A notebook states it once as a recipe and varies it with <c>recipe with { learning_rate = lr }</c>.
 /// </summary>
-public sealed record ClassifierLoraConfig(string task, string base_model, string base_profile, string method, LoraInit init,
+public sealed record ClassifierLoraConfig(string task, string base_profile, string base_model, ClassifierMethod method, LoraInit init,
     double learning_rate, double loraplus_lr_ratio, int r, double lora_alpha, double lora_dropout, string target_modules,
-    int steps, int batch_size, int max_length, double warmup_ratio, double weight_decay, double max_grad_norm, int max_train, int max_eval)
+    int max_steps, int batch_size, int max_length, double warmup_ratio, double weight_decay, double max_grad_norm, int max_train, int max_eval)
 {
     /// <summary>Whether this run can train in an ensemble: LoRA (whose trainable weights are its factors alone) without
     /// gradient clipping (a clipping norm would be the ensemble's, not the run's). Others train alone.</summary>
-    [JsonIgnore] public bool Ensembles => method == "lora" && max_grad_norm == 0;
+    [JsonIgnore] public bool Ensembles => method == ClassifierMethod.Lora && max_grad_norm == 0;
 
     /// <summary>What runs must share to train as one ensemble: the frozen model and the data (base, task, sizes), the
     /// LoRA layers' shapes and dropout (r, targets, p), and the loop (steps, batch, warmup, weight decay). Seed, init,
@@ -35,12 +40,12 @@ public sealed record ClassifierLoraConfig(string task, string base_model, string
     /// lora_alpha, so its runs share these too. A run that cannot ensemble gets a key of its own. Not part of the JSON.</summary>
     [JsonIgnore]
     public string EnsembleKey => !Ensembles ? "alone " + CanonicalJson.Serialize(this) : FormattableString.Invariant(
-        $"lora task={task} base={base_profile}:{base_model} r={r} targets={target_modules} dropout={lora_dropout:R} steps={steps} batch={batch_size} max_length={max_length} max_train={max_train} max_eval={max_eval} warmup={warmup_ratio:R} wd={weight_decay:R}{(init == LoraInit.PiSSA ? FormattableString.Invariant($" pissa alpha={lora_alpha:R}") : "")}");
+        $"lora task={task} base={base_profile}:{base_model} r={r} targets={target_modules} dropout={lora_dropout:R} steps={max_steps} batch={batch_size} max_length={max_length} max_train={max_train} max_eval={max_eval} warmup={warmup_ratio:R} wd={weight_decay:R}{(init == LoraInit.PiSSA ? FormattableString.Invariant($" pissa alpha={lora_alpha:R}") : "")}");
 
     public void Validate()
     {
-        if (method is not ("lora" or "head_only")) throw new ArgumentException($"method must be \"lora\" or \"head_only\", got \"{method}\"", nameof(method));
-        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be at least 1");
+        if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "method must be Lora or HeadOnly");
+        if (max_steps < 1) throw new ArgumentOutOfRangeException(nameof(max_steps), max_steps, "max_steps must be at least 1");
         if (batch_size < 1) throw new ArgumentOutOfRangeException(nameof(batch_size), batch_size, "batch_size must be at least 1");
         if (max_length < 1) throw new ArgumentOutOfRangeException(nameof(max_length), max_length, "max_length must be at least 1");
         if (!(learning_rate >= 0)) throw new ArgumentOutOfRangeException(nameof(learning_rate), learning_rate, "learning_rate must be 0 or positive");
@@ -103,11 +108,11 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
 
         var device = model.device();
         var batches = new EpochSampler(data.Train.Count, c.batch_size, seed);     // the seed fixes the data order
-        var result = Trainer.Run(model, optimizer, Schedules.Linear(c.steps, c.warmup_ratio), (_, _) =>
+        var result = Trainer.Run(model, optimizer, Schedules.Linear(c.max_steps, c.warmup_ratio), (_, _) =>
         {
             var (ids, labels) = data.Batch(data.Train, batches.Next(), device);
             return new MicroBatchLoss(LlamaForSequenceClassification.Loss(model.forward(ids), labels), ids.numel());
-        }, new TrainerOptions { MaxSteps = c.steps, ClipGradNorm = c.max_grad_norm, ProgressLabel = null });
+        }, new TrainerOptions { MaxSteps = c.max_steps, ClipGradNorm = c.max_grad_norm, ProgressLabel = null });
 
         return Outcome(result, context, data, ClassifierAccuracy.Of(model, data, data.Validation), ClassifierAccuracy.Of(model, data, data.Test));
     }
@@ -161,7 +166,7 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
         var factors = ensemble.A.Concat(ensemble.B).ToList();
         var kept = factors.Select(p => p.detach().clone().DetachFromDisposeScope()).ToList();
 
-        var results = EnsembleTrainer.Run(model, optimizer, E, Schedules.Linear(c0.steps, c0.warmup_ratio), _ =>
+        var results = EnsembleTrainer.Run(model, optimizer, E, Schedules.Linear(c0.max_steps, c0.warmup_ratio), _ =>
             {
                 var batches = samplers.Select(s => s.Next()).ToList();
                 var sequences = batches.SelectMany(rows => rows.Select(i => data.Train.Ids[i])).ToList();
@@ -172,7 +177,7 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
                 var (ids, labelTensor) = BaseClassifier.PadRight(sequences, labels, data.PadId, device: device);   // [E·b, T]
                 return F.cross_entropy(model.forward(ids), labelTensor, reduction: nn.Reduction.None).view(E, -1).mean(new long[] { 1 });
             },
-            new TrainerOptions { MaxSteps = c0.steps, ProgressLabel = null },
+            new TrainerOptions { MaxSteps = c0.max_steps, ProgressLabel = null },
             onStep: (_, metrics) =>
             {
                 using var scope = torch.NewDisposeScope();
@@ -205,7 +210,7 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
         try
         {
             VerbalizerHead.Apply(model, baseModel.Model, verbalizer);          // label k's logit: the LM's logit of its token
-            if (c.method == "lora")
+            if (c.method == ClassifierMethod.Lora)
                 LoraAdapters.Apply(model, new LoraConfig(r: c.r, lora_alpha: c.lora_alpha, lora_dropout: c.lora_dropout,
                                                          target_modules: c.target_modules, init: c.init, task_type: "SEQ_CLS"));
             else

@@ -43,10 +43,10 @@ public class ClassifierLoraTests(ClassifierLoraFixture fixture) : IClassFixture<
 {
     // Notebook 02's recipe (dropout on) at sizes for the tiny base and the fixture corpora: max_length 64 keeps the
     // passages' own lengths (29 to 64 tokens), so the members' batches differ in length and the ensemble pads them.
-    private ClassifierLoraConfig Config(LoraInit init, double lr, double ratio = 1, double alpha = 16, string method = "lora", double maxGradNorm = 0,
+    private ClassifierLoraConfig Config(LoraInit init, double lr, double ratio = 1, double alpha = 16, ClassifierMethod method = ClassifierMethod.Lora, double maxGradNorm = 0,
                                         string task = "brown-fixture") =>
-        new(task, fixture.BaseKey, "tiny", method, init, lr, ratio, r: 4, alpha, lora_dropout: 0.1, "q_proj,v_proj",
-            steps: 12, batch_size: 4, max_length: 64, warmup_ratio: 0.1, weight_decay: 0.01, maxGradNorm, max_train: 400, max_eval: 100);
+        new(task, "tiny", fixture.BaseKey, method, init, lr, ratio, r: 4, alpha, lora_dropout: 0.1, "q_proj,v_proj",
+            max_steps: 12, batch_size: 4, max_length: 64, warmup_ratio: 0.1, weight_decay: 0.01, maxGradNorm, max_train: 400, max_eval: 100);
 
     // Different seeds, inits (A and B), learning rates, LoRA+ ratios and alphas; two members share a seed (a data order).
     private (ClassifierLoraConfig config, int seed)[] Members => new[]
@@ -90,7 +90,7 @@ public class ClassifierLoraTests(ClassifierLoraFixture fixture) : IClassFixture<
         var without = ClassifierLora.TrainEnsemble(calm.Select(m => (m.config, m.seed, (RunContext?)null)).ToList());
         var with = ClassifierLora.TrainEnsemble(new[] { calm[0], wild, calm[1] }.Select(m => (m.config, m.seed, (RunContext?)null)).ToList());
         Assert.Equal(RunStatus.Diverged, with[1].Status);
-        Assert.True(with[1].FinalMetrics["steps"] < wild.config.steps, "the diverged member stops at its divergence");
+        Assert.True(with[1].FinalMetrics["steps"] < wild.config.max_steps, "the diverged member stops at its divergence");
         var alone = ClassifierLora.Train(wild.config, wild.seed, null);
         Assert.Equal(RunStatus.Diverged, alone.Status);
         Assert.Equal(alone.FinalMetrics["steps"], with[1].FinalMetrics["steps"]);
@@ -110,15 +110,28 @@ public class ClassifierLoraTests(ClassifierLoraFixture fixture) : IClassFixture<
         Assert.Equal(lora.EnsembleKey, Config(LoraInit.InitB_Gaussian, 4e-3, ratio: 16, alpha: 4).EnsembleKey);
         Assert.NotEqual(lora.EnsembleKey, (lora with { r = 8 }).EnsembleKey);
         Assert.NotEqual(lora.EnsembleKey, (lora with { lora_dropout = 0.0 }).EnsembleKey);
-        Assert.NotEqual(lora.EnsembleKey, (lora with { steps = 13 }).EnsembleKey);
+        Assert.NotEqual(lora.EnsembleKey, (lora with { max_steps = 13 }).EnsembleKey);
         Assert.NotEqual(lora.EnsembleKey, (lora with { batch_size = 8 }).EnsembleKey);
         Assert.True(ClassifierLora.MaxEnsembleSize(lora) > 1);
-        var control = Config(LoraInit.InitA_KaimingUniform, 1e-3, method: "head_only");
+        var control = Config(LoraInit.InitA_KaimingUniform, 1e-3, method: ClassifierMethod.HeadOnly);
         var clipped = Config(LoraInit.InitA_KaimingUniform, 1e-3, maxGradNorm: 1.0);
         Assert.Equal(1, ClassifierLora.MaxEnsembleSize(control));
         Assert.Equal(1, ClassifierLora.MaxEnsembleSize(clipped));
         Assert.NotEqual(control.EnsembleKey, (control with { learning_rate = 2e-3 }).EnsembleKey);
         Assert.NotEqual(lora.EnsembleKey, clipped.EnsembleKey);
+    }
+
+    [Fact]
+    public void A_config_is_stored_with_its_method_by_name_and_a_bad_config_is_refused_naming_its_field()
+    {
+        var control = Config(LoraInit.InitA_KaimingUniform, 1e-3, method: ClassifierMethod.HeadOnly);
+        string json = CanonicalJson.Serialize(control);
+        Assert.Contains("\"method\":\"HeadOnly\"", json);
+        Assert.Contains("\"max_steps\":12", json);
+        Assert.DoesNotContain("EnsembleKey", json);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => ClassifierLora.Train(control with { max_steps = 0 }, 0, null));
+        Assert.Equal("max_steps", error.ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ClassifierLora.Train(control with { method = (ClassifierMethod)7 }, 0, null));
     }
 
     [Fact]
@@ -131,7 +144,7 @@ public class ClassifierLoraTests(ClassifierLoraFixture fixture) : IClassFixture<
         // The built-in spam task (workers know only those): its fixture split has no validation example.
         var configs = new[] { 1e-3, 4e-3, 1.6e-2 }.Select(lr => Config(LoraInit.InitA_KaimingUniform, lr, task: "spam"))
             .Append(Config(LoraInit.InitB_KaimingUniform, 4e-3, ratio: 16, task: "spam"))
-            .Append(Config(LoraInit.InitA_KaimingUniform, 4e-3, method: "head_only", task: "spam")).ToList();
+            .Append(Config(LoraInit.InitA_KaimingUniform, 4e-3, method: ClassifierMethod.HeadOnly, task: "spam")).ToList();
         var runner = new SweepRunner(store, new SweepOptions { Progress = TextWriter.Null, Log = TextWriter.Null });
         // SweepWorkers writes the workers' logs to data/logs without creating it (absent in a fresh checkout); a worker
         // appends to its log, so an earlier run's goes first.
