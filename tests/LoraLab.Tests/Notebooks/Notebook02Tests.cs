@@ -43,8 +43,8 @@ public class Notebook02Tests
         using var store = new ResultsStore(storePath);
         var runs = store.Runs("02-lr-sweep");
         var configs = runs.Select(run => JsonDocument.Parse(run.ConfigJson).RootElement).ToList();
-        Assert.Contains(configs, c => c.GetProperty("method").GetString() == "lora");
-        Assert.Contains(configs, c => c.GetProperty("method").GetString() == "head_only");
+        Assert.Contains(configs, c => c.GetProperty("method").GetString() == "Lora");
+        Assert.Contains(configs, c => c.GetProperty("method").GetString() == "HeadOnly");
         Assert.All(configs, c => Assert.Equal(4, c.GetProperty("r").GetInt32()));
         Assert.All(runs, run => Assert.True(run.Status is RunStatus.Done or RunStatus.Diverged, $"run {run.Id} is {run.Status}: {run.Error}"));
         // The init is stored by its enum name, not a number.
