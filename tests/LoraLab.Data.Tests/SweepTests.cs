@@ -6,6 +6,21 @@ namespace LoraLab.Data.Tests;
 
 public class SweepTests
 {
+    [Theory]
+    [InlineData(20, 8, 2, 5)]      // four ensembles of 5, not 8 + 8 + 4 (one worker would train the last 4 alone)
+    [InlineData(96, 96, 2, 48)]    // the task allows all 96 at once: one ensemble per worker
+    [InlineData(88, 8, 2, 8)]      // many ensembles either way: 11 of 8 (the tail is one ensemble of 8 at most)
+    [InlineData(3, 8, 4, 1)]       // fewer runs than workers: one run each
+    [InlineData(1, 8, 2, 1)]
+    [InlineData(30, 8, 1, 8)]      // one worker: the task's maximum
+    [InlineData(10, 0, 2, 1)]      // a task that cannot ensemble
+    public void The_automatic_ensemble_size_gives_every_worker_an_equal_share_within_the_tasks_maximum(int runs, int largest, int workers, int expected)
+    {
+        int size = SweepParallelism.BalancedEnsembleSize(runs, largest, workers);
+        Assert.Equal(expected, size);
+        Assert.InRange(size, 1, Math.Max(1, largest));
+    }
+
     private sealed record Config(string Name, double LearningRate);
 
     private static readonly Config[] Configs = [new("a", 0.1), new("b", 0.2), new("c", 0.3), new("d", 0.4)];

@@ -25,4 +25,17 @@ public interface ISweepTask<TConfig>
 public sealed record SweepParallelism(int EnsembleSize = 0, int Workers = 0)
 {
     public static readonly SweepParallelism Serial = new(1, 1);
+
+    /// <summary>The automatic size of the ensembles of a group of <paramref name="runs"/> runs: at most
+    /// <paramref name="largest"/> (the task's maximum), cut into a multiple of <paramref name="workers"/> ensembles of
+    /// nearly equal size, so that no worker idles while another trains a last, larger ensemble (20 runs, at most 8 a
+    /// piece, over 2 workers: four of 5, not 8 + 8 + 4).</summary>
+    public static int BalancedEnsembleSize(int runs, int largest, int workers)
+    {
+        largest = Math.Max(1, largest);
+        workers = Math.Max(1, workers);
+        int count = Math.Max(1, (runs + largest - 1) / largest);             // the fewest ensembles the size allows
+        if (runs > 1) count = (count + workers - 1) / workers * workers;      // a multiple of the workers
+        return Math.Clamp((runs + count - 1) / count, 1, largest);
+    }
 }

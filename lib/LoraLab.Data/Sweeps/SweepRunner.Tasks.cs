@@ -23,12 +23,11 @@ public sealed partial class SweepRunner
         var grid = Grid(configList, seedList);
         var mine = grid.Where(job => _options.Shard.Contains(experiment, job.ConfigHash, job.Seed)).ToList();
         var pending = mine.Where(job => store.FinishedRun(experiment, job.ConfigHash, job.Seed) is null).ToList();
-        var chunks = Chunks<TTask, TConfig>(pending, parallelism.EnsembleSize);
-
         int workers = parallelism.Workers > 0 ? parallelism.Workers : Environment.ProcessorCount;
-        workers = Math.Max(1, Math.Min(workers, chunks.Count));
         string? why = null;
-        if (workers > 1 && !SweepWorkers.CanStart(typeof(TTask), out why)) workers = 1;
+        if (workers > 1 && pending.Count > 1 && !SweepWorkers.CanStart(typeof(TTask), out why)) workers = 1;
+        var chunks = Chunks<TTask, TConfig>(pending, parallelism.EnsembleSize, workers);
+        workers = Math.Max(1, Math.Min(workers, chunks.Count));
         progress.WriteLine($"[{experiment}] shard {_options.Shard}: {mine.Count} of {grid.Count} runs, {pending.Count} to train " +
                            $"in {chunks.Count} ensemble{(chunks.Count == 1 ? "" : "s")} (up to {chunks.Select(c => c.Length).DefaultIfEmpty(0).Max()} runs each)" +
                            (workers > 1 ? $" over {workers} worker processes" : why is null ? "" : $"; one process ({why})"));
@@ -53,10 +52,20 @@ public sealed partial class SweepRunner
         return summary;
     }
 
-    /// <summary>The pending runs in ensembles: grouped by key, each group cut into ensembles of at most the size.</summary>
-    internal static List<SweepJob<TConfig>[]> Chunks<TTask, TConfig>(IEnumerable<SweepJob<TConfig>> pending, int ensembleSize) where TTask : ISweepTask<TConfig> =>
+    /// <summary>
+    /// The pending runs in ensembles: grouped by key, each group cut into ensembles of at most the size. The automatic
+    /// size (<paramref name="ensembleSize"/> 0) is the task's maximum, made smaller where that would leave a worker idle:
+    /// a group is cut into a multiple of <paramref name="workers"/> ensembles of equal size (20 runs, at most 8 a
+    /// piece, over 2 workers: four of 5, not 8 + 8 + 4, which keeps one worker busy for the last 4 while the other waits).
+    /// </summary>
+    internal static List<SweepJob<TConfig>[]> Chunks<TTask, TConfig>(IEnumerable<SweepJob<TConfig>> pending, int ensembleSize, int workers = 1)
+        where TTask : ISweepTask<TConfig> =>
         pending.GroupBy(job => TTask.EnsembleKey(job.Config))
-               .SelectMany(group => group.Chunk(ensembleSize > 0 ? ensembleSize : Math.Max(1, TTask.MaxEnsembleSize(group.First().Config))))
+               .SelectMany(group =>
+               {
+                   var runs = group.ToList();
+                   return runs.Chunk(ensembleSize > 0 ? ensembleSize : SweepParallelism.BalancedEnsembleSize(runs.Count, TTask.MaxEnsembleSize(runs[0].Config), workers));
+               })
                .ToList();
 
     /// <summary>Worker <paramref name="worker"/> of <paramref name="workers"/>: every ensemble, starting at its own share

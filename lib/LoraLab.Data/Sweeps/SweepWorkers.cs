@@ -148,6 +148,6 @@ public static class SweepWorkers
         var shard = Shard.Parse(job.Shard);
         var pending = SweepRunner.Grid(configs, job.Seeds)
             .Where(x => shard.Contains(job.Experiment, x.ConfigHash, x.Seed) && store.FinishedRun(job.Experiment, x.ConfigHash, x.Seed) is null);
-        runner.TrainChunks<TTask, TConfig>(job.Experiment, SweepRunner.Chunks<TTask, TConfig>(pending, job.EnsembleSize), worker, job.Workers, log);
+        runner.TrainChunks<TTask, TConfig>(job.Experiment, SweepRunner.Chunks<TTask, TConfig>(pending, job.EnsembleSize, job.Workers), worker, job.Workers, log);
     }
 }
