@@ -36,9 +36,10 @@ internal static class SweepBenchmark
           --widths L    toy: widths n of the grid (default 64,256,1024)
           --ensemble N  runs per ensemble in the ensemble modes (default: the task's maximum)
           --control     02: add the head-only control runs (they train alone, in ensembles of one)
-          --scan L      02: instead of the modes, seconds per run of one ensemble of each size in L (1 = Train alone)
+          --scan L      instead of the modes, seconds per run of one ensemble of each size in L (1 = Train alone), and
+                        where the time goes: a fixed part per ensemble (dispatch, shared) and a part per member (compute)
           --phases L    02: instead of the modes, the time of each phase of a step (batch, forward, backward, step) for
-                        an ensemble of each size in L
+                        an ensemble of each size in L, and the fixed and per-member parts of a step
         """;
 
     public sealed record Options(string Case, int[] Widths, int Rates, int Seeds, int Steps, int Workers, int Rounds, int EnsembleSize,
@@ -69,8 +70,8 @@ internal static class SweepBenchmark
                 _ => throw new UsageException($"unknown option '{args[i]}' of ./lab bench sweep"),
             };
         }
-        if (o.Case == "toy" && (o.Control || o.Scan is not null || o.Phases is not null))
-            throw new UsageException("--control, --scan and --phases are options of --case 02");
+        if (o.Case == "toy" && (o.Control || o.Phases is not null))
+            throw new UsageException("--control and --phases are options of --case 02");
         return o;
     }
 
@@ -86,6 +87,15 @@ internal static class SweepBenchmark
         var seeds = Enumerable.Range(0, o.Seeds).ToList();
         Console.WriteLine($"Notebook 01's toy sweep: {configs.Count * seeds.Count} runs (widths {string.Join(", ", o.Widths)}; 2 inits × {o.Rates} rates × {o.Seeds} seeds; " +
                           $"{steps} steps, n_train 1000, r 4); {Environment.ProcessorCount} cores, libtorch threads {torch.get_num_threads()} in this process.");
+        if (o.Scan is { } sizes)
+            return Scan(sizes, size =>
+            {
+                // One width's runs: the grid's configs of the first width, every seed in turn (an ensemble shares a shape).
+                var shape = configs.Where(c => c.n == configs[0].n).ToList();
+                var runs = Enumerable.Range(0, size).Select(i => (config: shape[i % shape.Count], seed: i / shape.Count, context: (RunContext?)null)).ToList();
+                if (size == 1) ToyLora.Train(runs[0].config, runs[0].seed, null);
+                else ToyLora.TrainEnsemble(runs);
+            });
         Modes(o, configs.Count * seeds.Count, "bench-toy", (runner, parallelism) => runner.Run<ToyLora, ToyConfig>("bench-toy", configs, seeds, parallelism));
         Console.WriteLine("speed-up = one-at-a-time's time / the mode's (the issue's target for the toy sweep: 5x).");
         return 0;
@@ -122,7 +132,7 @@ internal static class SweepBenchmark
                           $"{(o.Control ? $" + control × {rates.Length} rates" : "")}; × {o.Seeds} seeds); {steps} steps of 16 × ≤ 40 tokens, r 8, " +
                           $"dropout 0.1; spam: {data.Train.Count} train, {data.Validation.Count} validation, {data.Test.Count} test; ensembles of up to {ensemble}; " +
                           $"{Environment.ProcessorCount} cores, libtorch threads {torch.get_num_threads()} in this process; load average {LoadAverage()}.");
-        if (o.Scan is { } sizes) return Scan(configs.Where(c => c.Ensembles).ToList(), sizes);
+        if (o.Scan is { } sizes) return Scan(sizes, size => TrainClassifiers(configs.Where(c => c.Ensembles).ToList(), size));
         if (o.Phases is { } phaseSizes) return Phases(configs.Where(c => c.Ensembles).ToList(), phaseSizes, data);
         Modes(o, configs.Count * seeds.Count, "bench-02", (runner, parallelism) => runner.Run<ClassifierLora, ClassifierLoraConfig>("bench-02", configs, seeds, parallelism));
         Console.WriteLine("speed-up = one-at-a-time's time / the mode's (the issue's target for notebook 02's LoRA sweep: 2x).");
@@ -135,19 +145,17 @@ internal static class SweepBenchmark
         catch (IOException) { return "unknown"; }
     }
 
-    // Seconds per run of one ensemble of each size (1: ClassifierLora.Train, the run alone), sizes taking turns.
-    private static int Scan(List<ClassifierLoraConfig> configs, int[] sizes)
+    // Seconds per run of one ensemble of each size, sizes taking turns; train(size) trains one ensemble of that size.
+    private static int Scan(int[] sizes, Action<int> train)
     {
         var times = sizes.ToDictionary(s => s, _ => new List<double>());
         for (int round = 0; round < 2; round++)
             foreach (int size in sizes)
             {
-                var runs = Enumerable.Range(0, size).Select(i => (configs[i % configs.Count], i / configs.Count, (RunContext?)null)).ToList();
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 var clock = Stopwatch.StartNew();
-                if (size == 1) ClassifierLora.Train(runs[0].Item1, runs[0].Item2, null);
-                else ClassifierLora.TrainEnsemble(runs);
+                train(size);
                 times[size].Add(clock.Elapsed.TotalSeconds / size);
                 Console.WriteLine($"  round {round + 1}, {size} member(s): {clock.Elapsed.TotalSeconds:F1} s, {times[size][^1]:F2} s per run (load {LoadAverage()})");
             }
@@ -157,7 +165,16 @@ internal static class SweepBenchmark
         foreach (int size in sizes)
             Console.WriteLine($"{size,8} {times[size].Min(),8:F2} {1 / times[size].Min(),8:F2} {alone / times[size].Min(),8:F2}x");
         Console.WriteLine($"speed-up against {sizes[0]} member(s); each size's best of 2 rounds.");
+        PrintFixedAndPerMember(sizes.Select(size => (size, 1000 * size * times[size].Min())).ToList(), "run");
         return 0;
+    }
+
+    // 02: an ensemble of `size` of the configs (1: ClassifierLora.Train, the run alone).
+    private static void TrainClassifiers(List<ClassifierLoraConfig> configs, int size)
+    {
+        var runs = Enumerable.Range(0, size).Select(i => (configs[i % configs.Count], i / configs.Count, (RunContext?)null)).ToList();
+        if (size == 1) ClassifierLora.Train(runs[0].Item1, runs[0].Item2, null);
+        else ClassifierLora.TrainEnsemble(runs);
     }
 
     // Where a step's time goes: the phases of ClassifierLora's ensemble step timed on their own, per ensemble size.
@@ -168,6 +185,7 @@ internal static class SweepBenchmark
         var verbalizer = ClassifierLora.TaskData("quick", "spam", 40, 2000, 300).verbalizer;
         Console.WriteLine();
         Console.WriteLine($"{"members",8} {"batch ms",9} {"forward",9} {"backward",9} {"step",9} {"total",9} {"ms/run",9}");
+        var totals = new List<(int members, double ms)>();
         foreach (int size in sizes)
         {
             var members = Enumerable.Range(0, size).Select(i =>
@@ -210,10 +228,27 @@ internal static class SweepBenchmark
                 phase[3] += Lap();
             }
             var ms = phase.Select(p => p / timed).ToArray();
+            totals.Add((size, ms.Sum()));
             Console.WriteLine($"{size,8} {ms[0],9:F1} {ms[1],9:F1} {ms[2],9:F1} {ms[3],9:F1} {ms.Sum(),9:F1} {ms.Sum() / size,9:F1}");
         }
         Console.WriteLine($"milliseconds per step (mean of {timed} after {warmup}); load average {LoadAverage()}.");
+        PrintFixedAndPerMember(totals, "step");
         return 0;
+    }
+
+    // Where the time goes: a step of E members takes fixed + E · perMember (a least-squares line through the sizes
+    // measured). The fixed part is what a step costs whatever its width (dispatch: the calls into libtorch, the
+    // optimizer's bookkeeping), the only part an ensemble shares; the per-member part is the arithmetic, which it cannot.
+    private static void PrintFixedAndPerMember(List<(int members, double ms)> totals, string unit)
+    {
+        if (totals.Select(t => t.members).Distinct().Count() < 2) return;
+        double mx = totals.Average(t => t.members), my = totals.Average(t => t.ms);
+        double slope = totals.Sum(t => (t.members - mx) * (t.ms - my)) / totals.Sum(t => (t.members - mx) * (t.members - mx));
+        double fixedMs = my - slope * mx;
+        double share = fixedMs / (fixedMs + slope);
+        Console.WriteLine($"where the time goes (a line through the sizes): {fixedMs:F1} ms fixed per {unit} (dispatch: shared by an ensemble's " +
+                          $"members) + {slope:F1} ms per member (compute: not shared). A run alone spends {share:P0} of its time on the fixed part, " +
+                          $"so ensembles can speed it up at most {1 / Math.Max(1e-9, 1 - share):F2}x.");
     }
 
     // ---- the four modes, taking turns ----
