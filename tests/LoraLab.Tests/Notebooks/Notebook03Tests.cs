@@ -48,7 +48,7 @@ public class Notebook03Tests
         var cells = executed.RootElement.GetProperty("cells").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!);
         string Text(string id) => string.Concat(cells[id].GetProperty("outputs").EnumerateArray().Select(o => o.GetRawText()));
         foreach (var claim in new[] { "1 LoRA learns less", "2 ordered by rank", "3 longer learns more", "4 LoRA's best lr is larger", "5 alpha = 2r beats fixed small alpha" })
-            Assert.Contains(claim, Text("findings"));
+            Assert.Contains(claim, Text("findings-table"));
         Assert.Contains("LoRA learned less than full finetuning", Text("findings-summary"));
     }
 }
