@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using System.Text.Json;
+using LoraLab.Data;
+using LoraLab.Data.Results;
+
+namespace LoraLab.Tests.Notebooks;
+
+/// <summary>
+/// Notebook 03 as a user runs it: the built `lab` command on the ci profile in a child process, its sweeps in worker
+/// processes (the library task DomainFinetune). Needs `./lab build` (the CLI); takes a minute or two on 2 cores.
+/// </summary>
+public class Notebook03Tests
+{
+    [Fact]
+    public void The_ci_profile_runs_every_cell_stores_typed_methods_and_states_every_finding()
+    {
+        string folder = TestSupport.TempDir("nb03");
+        string storePath = Path.Combine(folder, "x.db");
+        string root = DataRoot.RepositoryRoot();
+        string cli = Path.Combine(root, "lib", "LoraLab.Cli", "bin", "Release", "net10.0", "lab.dll");
+        Assert.True(File.Exists(cli), $"{cli} is missing: run ./lab build first");
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in new[] { cli, "run", "notebooks/03-learning-and-forgetting.ipynb", "--profile", "ci",
+                                            "--param", $"store_path={storePath}", "--out", folder })
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(15)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("lab run did not finish within 15 minutes");
+        }
+        Assert.True(process.ExitCode == 0, $"lab run exited with {process.ExitCode}:\n{stdout.Result}{stderr.Result}");
+
+        using var store = new ResultsStore(storePath);
+        var runs = store.Runs("03-learning-forgetting");
+        Assert.All(runs, run => Assert.True(run.Status is RunStatus.Done or RunStatus.Diverged, $"run {run.Id} is {run.Status}: {run.Error}"));
+        var configs = runs.Select(run => JsonDocument.Parse(run.ConfigJson).RootElement).ToList();
+        // The method is a name, never a rank-encoded string; only LoRA has a rank, and r = 0 is never "full".
+        Assert.Equal(new[] { "Base", "Full", "Lora" }, configs.Select(c => c.GetProperty("method").GetString()).Distinct().Order());
+        Assert.All(configs, c => Assert.Equal(c.GetProperty("method").GetString() == "Lora", c.GetProperty("r").GetInt32() > 0));
+        Assert.Equal(new[] { "Code", "Math" }, configs.Select(c => c.GetProperty("domain").GetString()).Distinct().Order());
+        Assert.All(configs, c => Assert.Equal("tiny", c.GetProperty("base_profile").GetString()));
+
+        // Every finding is stated: claims 1 to 5 in the table, and the two summary lines.
+        using var executed = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "03-learning-and-forgetting.ipynb")));
+        var cells = executed.RootElement.GetProperty("cells").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!);
+        string Text(string id) => string.Concat(cells[id].GetProperty("outputs").EnumerateArray().Select(o => o.GetRawText()));
+        foreach (var claim in new[] { "1 LoRA learns less", "2 ordered by rank", "3 longer learns more", "4 LoRA's best lr is larger", "5 alpha = 2r beats fixed small alpha" })
+            Assert.Contains(claim, Text("findings-table"));
+        Assert.Contains("LoRA learned less than full finetuning", Text("findings-summary"));
+    }
+}
