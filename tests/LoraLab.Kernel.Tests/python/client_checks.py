@@ -53,6 +53,12 @@ def interrupt(by="message"):
     try:
         run(kc, "long spins = 0;")
         msg_id = kc.execute("while (true) { spins++; }")
+        # An interrupt reaches the running cell only (as in Jupyter): wait until the kernel has started this one (its
+        # execute_input), so that a loaded machine, slow to pick the request up, cannot make the check race the kernel.
+        while True:
+            msg = kc.get_iopub_msg(timeout=TIMEOUT)
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+                break
         time.sleep(1.5)  # let it spin
         started = time.time()
         if by == "signal":
