@@ -32,9 +32,10 @@ internal static class SweepBenchmark
           --seeds K     seeds (default 2)
           --steps N     steps per run (default: the case's quick profile's, 300 and 80)
           --workers N   worker processes of the parallel modes (default: the machine's cores)
-          --rounds N    rounds of the four modes (default 1)
+          --rounds N    rounds of the modes (default 1)
           --widths L    toy: widths n of the grid (default 64,256,1024)
-          --ensemble N  runs per ensemble in the ensemble modes (default: the task's maximum)
+          --ensemble N  runs per ensemble in the ensemble modes (default 8); the "automatic" mode is what a notebook gets
+                        (on a CPU: no ensembles, one worker per core)
           --control     02: add the head-only control runs (they train alone, in ensembles of one)
           --scan L      instead of the modes, seconds per run of one ensemble of each size in L (1 = Train alone), and
                         where the time goes: a fixed part per ensemble (dispatch, shared) and a part per member (compute)
@@ -127,7 +128,7 @@ internal static class SweepBenchmark
             .ToList();
         var seeds = Enumerable.Range(0, o.Seeds).ToList();
         var (data, _) = ClassifierLora.TaskData("quick", "spam", 40, 2000, 300);
-        int ensemble = o.EnsembleSize > 0 ? o.EnsembleSize : ClassifierLora.MaxEnsembleSize(configs[0]);
+        int ensemble = Ensemble(o);
         Console.WriteLine($"Notebook 02's LoRA sweep, quick profile: {configs.Count * seeds.Count} runs (2 inits × {rates.Length} rates + LoRA+ λ 16 × 2 rates" +
                           $"{(o.Control ? $" + control × {rates.Length} rates" : "")}; × {o.Seeds} seeds); {steps} steps of 16 × ≤ 40 tokens, r 8, " +
                           $"dropout 0.1; spam: {data.Train.Count} train, {data.Validation.Count} validation, {data.Test.Count} test; ensembles of up to {ensemble}; " +
@@ -245,22 +246,33 @@ internal static class SweepBenchmark
         double mx = totals.Average(t => t.members), my = totals.Average(t => t.ms);
         double slope = totals.Sum(t => (t.members - mx) * (t.ms - my)) / totals.Sum(t => (t.members - mx) * (t.members - mx));
         double fixedMs = my - slope * mx;
+        if (fixedMs <= 0 || slope <= 0)
+        {
+            Console.WriteLine($"where the time goes: no part of it is shared: a member costs more in a larger ensemble (the line through the sizes, " +
+                              $"{fixedMs:F0} + {slope:F0} ms per member, has no positive fixed part), so the time is arithmetic and memory traffic " +
+                              "that grows with the ensemble, not dispatch; ensembles cannot speed this up.");
+            return;
+        }
         double share = fixedMs / (fixedMs + slope);
         Console.WriteLine($"where the time goes (a line through the sizes): {fixedMs:F1} ms fixed per {unit} (dispatch: shared by an ensemble's " +
                           $"members) + {slope:F1} ms per member (compute: not shared). A run alone spends {share:P0} of its time on the fixed part, " +
                           $"so ensembles can speed it up at most {1 / Math.Max(1e-9, 1 - share):F2}x.");
     }
 
-    // ---- the four modes, taking turns ----
+    // The ensemble modes' size: --ensemble, else 8 (the library's own choice on a CPU is 1: ensembles measured slower there).
+    private static int Ensemble(Options o) => o.EnsembleSize > 0 ? o.EnsembleSize : 8;
+
+    // ---- the modes, taking turns ----
 
     private static void Modes(Options o, int runs, string experiment, Func<SweepRunner, SweepParallelism, SweepSummary> sweep)
     {
         var modes = new (string name, SweepParallelism parallelism)[]
         {
             ("one at a time", SweepParallelism.Serial),
-            ("ensembles", new SweepParallelism(o.EnsembleSize, 1)),
+            ($"ensembles of {Ensemble(o)}", new SweepParallelism(Ensemble(o), 1)),
             ($"{o.Workers} workers", new SweepParallelism(1, o.Workers)),
-            ($"ensembles, {o.Workers} workers", new SweepParallelism(o.EnsembleSize, o.Workers)),
+            ($"ensembles of {Ensemble(o)}, {o.Workers} workers", new SweepParallelism(Ensemble(o), o.Workers)),
+            ("automatic (the notebooks')", new SweepParallelism()),
         };
         var seconds = modes.Select(_ => new List<double>()).ToArray();
         for (int round = 0; round < o.Rounds; round++)

@@ -71,8 +71,7 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
     /// DataRoot.Default() (LORALAB_DATA_ROOT, else the repository's data/node_modules).</summary>
     public const string CacheVariable = "LORALAB_CACHE_DIR";
 
-    /// <summary>The ensemble sizes measured fastest per run on the quick profile (2 cores): past this a step is long
-    /// enough that more members buy little (see docs/lora.md, "Ensembles").</summary>
+    /// <summary>The largest automatic ensemble on a GPU, where one small run fills a fraction of the device.</summary>
     public const int FastestEnsembleSize = 8;
 
     /// <summary>Activation memory an ensemble may use (members × batch × length × the model's width): 4 GiB.</summary>
@@ -85,13 +84,19 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
         TrainEnsemble(runs.Select(x => (x.config, x.seed, (RunContext?)x.context)).ToList());
 
     /// <summary>
-    /// How many runs of this config one ensemble holds: 1 for a run that trains alone; otherwise as many as the memory
-    /// budget allows for the activations a step keeps for backward (about 4 bytes × layers × (16·hidden + 4·intermediate)
-    /// per token, a member's tokens being batch_size × max_length), and at most <see cref="FastestEnsembleSize"/>.
+    /// How many runs of this config one ensemble holds when the sweep chooses (SweepParallelism.EnsembleSize 0): 1 for a
+    /// run that trains alone, and 1 on the CPU: measured with <c>./lab bench sweep --case 02 --phases 1,2,4,8</c> on a
+    /// 2-core EPYC (2026-12-03), a step costs about 6 ms whatever the ensemble's size (the part an ensemble shares) plus
+    /// 76 ms per member, so an ensemble can gain at most 1.08x, and whole sweeps in ensembles of 8 ran at 0.79x one run at
+    /// a time (their activations no longer fit the cache); worker processes are the CPU's speed-up. On a GPU, as many as
+    /// the memory budget allows for the activations a step keeps for backward (about 4 bytes × layers × (16·hidden +
+    /// 4·intermediate) per token, a member's tokens being batch_size × max_length), at most
+    /// <see cref="FastestEnsembleSize"/>. An explicit ensemble size overrides this.
     /// </summary>
-    public static int MaxEnsembleSize(ClassifierLoraConfig c)
+    public static int MaxEnsembleSize(ClassifierLoraConfig c, DeviceType? device = null)
     {
         if (!c.Ensembles) return 1;
+        if ((device ?? (torch.cuda.is_available() ? DeviceType.CUDA : DeviceType.CPU)) != DeviceType.CUDA) return 1;
         var m = BaseModelProfile.Named(c.base_profile).Model;
         long perToken = 4L * m.num_hidden_layers * (16L * m.hidden_size + 4L * m.intermediate_size);
         long perMember = perToken * c.batch_size * c.max_length;

@@ -34,7 +34,19 @@ public sealed class ToyLora : ISweepTask<ToyConfig>
 
     // A member holds about eight N×n float32 tensors (features, activations, gradients): 256 MB for all members, and
     // no more than 64 of them (past that, a step is long enough that more members buy little).
-    static int ISweepTask<ToyConfig>.MaxEnsembleSize(ToyConfig c) => (int)Math.Clamp(256L * 1024 * 1024 / (32L * (c.n_train + c.n_test) * c.n), 1, 64);
+    static int ISweepTask<ToyConfig>.MaxEnsembleSize(ToyConfig c) => MaxEnsembleSize(c);
+
+    /// <summary>
+    /// How many runs of one shape an ensemble holds when the sweep chooses: 1 on the CPU, where an ensemble was measured
+    /// slower than its runs one at a time (<c>./lab bench sweep --scan</c>, 2-core EPYC, 2026-12-03: 0.98x at n = 64 and
+    /// 3 members, 0.85x at n = 256 and 2, 0.5x at n = 1024 and 4): a step of one run is already bound by arithmetic and
+    /// memory traffic on [n_train, n] tensors, not by the calls into libtorch, and E members' tensors leave the cache.
+    /// On a GPU, as many as 256 MiB of activations allow (about 32 bytes per element of the [n_train + n_test, n]
+    /// features), at most 64. An explicit ensemble size overrides this.
+    /// </summary>
+    public static int MaxEnsembleSize(ToyConfig c, DeviceType? device = null) =>
+        (device ?? DefaultDevice.type) != DeviceType.CUDA ? 1
+        : (int)Math.Clamp(256L * 1024 * 1024 / (32L * (c.n_train + c.n_test) * c.n), 1, 64);
     static string ISweepTask<ToyConfig>.EnsembleKey(ToyConfig c) => c.Shape;
     static RunOutcome ISweepTask<ToyConfig>.Train(ToyConfig c, int seed, RunContext context) => Train(c, seed, context);
     static IReadOnlyList<RunOutcome> ISweepTask<ToyConfig>.TrainEnsemble(IReadOnlyList<(ToyConfig config, int seed, RunContext context)> runs) =>

@@ -22,6 +22,17 @@ public class ToyLoraTests
     private static double Relative(double a, double b) => Math.Abs(a - b) / Math.Max(Math.Abs(b), 1e-12);
 
     [Fact]
+    public void A_sweep_ensembles_toy_runs_on_a_gpu_but_not_on_the_cpu_where_they_were_measured_slower()
+    {
+        var wide = Config(LoraInit.InitA_Gaussian, 1e-2, n: 1024);
+        Assert.Equal(1, ToyLora.MaxEnsembleSize(wide, TorchSharp.DeviceType.CPU));
+        Assert.Equal(1, ToyLora.MaxEnsembleSize(Config(LoraInit.InitA_Gaussian, 1e-2, n: 64), TorchSharp.DeviceType.CPU));
+        int onGpu = ToyLora.MaxEnsembleSize(wide, TorchSharp.DeviceType.CUDA);
+        Assert.InRange(onGpu, 2, 64);
+        Assert.True(ToyLora.MaxEnsembleSize(Config(LoraInit.InitA_Gaussian, 1e-2, n: 64), TorchSharp.DeviceType.CUDA) >= onGpu, "narrower runs fit more members");
+    }
+
+    [Fact]
     public void The_cached_forward_of_a_toy_run_is_the_models_own_forward()
     {
         // A run computes φ(W_in x) and W z once; its prediction from them must be ToyMlp.forward with the LoRA layer in.
