@@ -56,20 +56,40 @@ public sealed class ToyLora : ISweepTask<ToyConfig>
     private static Device DefaultDevice => torch.cuda.is_available() ? torch.CUDA : torch.CPU;
 
     /// <summary>One run, recorded in <paramref name="context"/> when given.</summary>
-    public static RunOutcome Train(ToyConfig c, int seed, RunContext? context, Device? device = null)
+    public static RunOutcome Train(ToyConfig c, int seed, RunContext? context, Device? device = null) => Train(c, seed, context, device, null);
+
+    // rowBlocks: the blocks a step is computed in (null: RowBlocks'), for the test that blocks change nothing.
+    internal static RunOutcome Train(ToyConfig c, int seed, RunContext? context, Device? device, int? rowBlocks)
     {
         device ??= DefaultDevice;
         using var member = new Member(c, seed, device);
         using var optimizer = new AdamW(new[] { member.lora.lora_A, member.lora.lora_B }, lr: c.learning_rate, weight_decay: 0);
+        // The full batch in equal row blocks whose gradients add up to the full batch's (the mean of equal-sized blocks'
+        // means is the mean): a block's [rows, n] intermediates stay in the core's cache instead of streaming from memory.
+        int blocks = rowBlocks ?? RowBlocks(c.n_train, c.n);
+        var (z, wz, y) = (member.z_train.chunk(blocks), member.wz_train.chunk(blocks), member.y_train.chunk(blocks));
         var result = Trainer.Run(member.model, optimizer, Schedules.Constant(),
-            (_, _) => new MicroBatchLoss(F.mse_loss(member.Predict(member.z_train, member.wz_train), member.y_train), c.n_train),
-            new TrainerOptions { MaxSteps = c.steps, LogEvery = c.log_every, ProgressLabel = null },
+            (_, block) => new MicroBatchLoss(F.mse_loss(member.Predict(z[block], wz[block]), y[block]), c.n_train / blocks),
+            new TrainerOptions { MaxSteps = c.steps, LogEvery = c.log_every, ProgressLabel = null, GradientAccumulation = blocks },
             evaluate: () => F.mse_loss(member.Predict(member.z_test, member.wz_test), member.y_test).ToDouble(),
             onStep: (_, metrics) =>
             {
                 if (metrics.ContainsKey("train_loss")) (metrics["norm_A"], metrics["norm_BA"]) = member.FeatureNorms();
             });
         return RunOutcome.From(result, context);
+    }
+
+    /// <summary>How many equal row blocks a step over <paramref name="rows"/> training points of width n is computed in:
+    /// the fewest that divide the rows evenly and keep a block's [rows, n] float tensor within 1 MiB (a core's L2 cache
+    /// here), so that a step's passes over its intermediates stay in the cache. Measured on the 2-core EPYC at n = 1024
+    /// (./lab bench sweep --widths 1024 --scan 1): 4.34 s a run as one block, 4.00 s with the fused forward, 3.28 s in 4
+    /// blocks of 250 rows; 20 blocks of 50 rows lose it again to the calls per block (4.23 s).</summary>
+    public static int RowBlocks(int rows, int n)
+    {
+        const long budget = 1024 * 1024;
+        for (int blocks = 1; blocks < rows; blocks++)
+            if (rows % blocks == 0 && 4L * (rows / blocks) * n <= budget) return blocks;
+        return rows;
     }
 
     /// <summary>
@@ -170,7 +190,10 @@ public sealed class ToyLora : ISweepTask<ToyConfig>
         public Tensor y_test { get; }
 
         // The adapted layer y = W z + s·B A z (LoraLinear.forward) from a cached W z, then ReLU and the frozen output layer.
-        public Tensor Predict(Tensor z, Tensor wz) => w_out.forward((wz + lora.update(z, z.dtype, training: false)).relu());
+        // Written as one fused product, W z + (A z)(s·B)ᵀ by addmm, and an in-place ReLU: a toy step is bound by memory
+        // traffic on its [n_train, n] features, and this makes two passes over them where the plain formula makes four.
+        public Tensor Predict(Tensor z, Tensor wz) =>
+            w_out.forward(torch.addmm(wz, F.linear(z, lora.lora_A), (lora.lora_B * lora.scaling).t(), beta: 1, alpha: 1).relu_());
 
         // ‖Z_A‖ = mean ‖A z‖ and ‖Z_B‖ = mean ‖B A z‖ over the adapted layer's training inputs: the feature sizes of Hayou et al.
         public (double normA, double normBA) FeatureNorms()

@@ -33,6 +33,24 @@ public class ToyLoraTests
     }
 
     [Fact]
+    public void A_wide_run_computed_in_row_blocks_trains_as_the_full_batch_does()
+    {
+        Assert.Equal(1, ToyLora.RowBlocks(1000, 64));
+        Assert.Equal(2, ToyLora.RowBlocks(1000, 512));
+        Assert.Equal(4, ToyLora.RowBlocks(1000, 1024));
+        Assert.Equal(0, 1000 % ToyLora.RowBlocks(1000, 4096));
+        // 64 rows of width 8192: two blocks of 32, against one full batch.
+        var wide = new ToyConfig(8192, LoraInit.InitA_Gaussian, 3e-3, steps: 10, r: 2, lora_alpha: 2, n_train: 64, n_test: 16,
+                                 planted_rank: 1, delta_scale: 0.5, log_every: 5);
+        Assert.Equal(2, ToyLora.RowBlocks(wide.n_train, wide.n));
+        var blocked = ToyLora.Train(wide, 0, null, TorchSharp.torch.CPU);
+        var whole = ToyLora.Train(wide, 0, null, TorchSharp.torch.CPU, rowBlocks: 1);
+        foreach (var metric in new[] { "train_loss", "eval_loss" })
+            Assert.True(Relative(blocked.FinalMetrics[metric], whole.FinalMetrics[metric]) < 1e-4,
+                        $"{metric}: {blocked.FinalMetrics[metric]} in blocks, {whole.FinalMetrics[metric]} as one batch");
+    }
+
+    [Fact]
     public void The_cached_forward_of_a_toy_run_is_the_models_own_forward()
     {
         // A run computes φ(W_in x) and W z once; its prediction from them must be ToyMlp.forward with the LoRA layer in.
