@@ -47,7 +47,7 @@ public class Notebook03Tests
         using var executed = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "03-learning-and-forgetting.ipynb")));
         var cells = executed.RootElement.GetProperty("cells").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!);
         string Text(string id) => string.Concat(cells[id].GetProperty("outputs").EnumerateArray().Select(o => o.GetRawText()));
-        foreach (var claim in new[] { "1 LoRA learns less", "2 ordered by rank", "3 longer learns more", "4 LoRA's best lr is larger", "5 alpha = 2r beats fixed small alpha" })
+        foreach (var claim in new[] { "1 LoRA learns less", "2 ordered by rank", "3 longer learns more", "4 LoRA's best learning rate is larger", "5 alpha = 2r learns more than a fixed small alpha" })
             Assert.Contains(claim, Text("findings-table"));
         Assert.Contains("LoRA learned less than full finetuning", Text("findings-summary"));
     }
