@@ -32,8 +32,8 @@ public sealed record Finding(string scope, string claim, string measured, string
 /// <item><see cref="Rule"/>: a claim judged by a stated criterion on a measurement without an interval (a count, a
 /// threshold); the criterion goes into the row.</item>
 /// </list>
-/// Any of them is inconclusive, with the reason in the row, when the estimate has fewer than two values or no interval,
-/// or when the caller gives a caveat (an optimum on its grid's edge, a censored edge): a verdict is never read off a
+/// Any of them is inconclusive, with the reason in the row, when the estimate has fewer than two values, no interval or
+/// an interval of zero width (a value read off a grid, the same for every seed), or when the caller gives a caveat (an optimum on its grid's edge, a censored edge): a verdict is never read off a
 /// number the method cannot support. A claim is stated as the paper states it; "differs" with a tight interval is a
 /// decided result.
 /// </summary>
@@ -109,9 +109,12 @@ public sealed class Findings : IReadOnlyList<Finding>
         return (Math.Sign(effect.Mean) == paperSign ? Verdict.Agrees : Verdict.Differs, "");
     }
 
+    // A zero-width interval from two or more values is no certainty: every seed (or resample) gave the same value of
+    // a quantity read off a grid (a learning rate, an edge), so the grid, not the data, set the interval.
     private static string? Unsupported(Estimate e, string caveat) =>
         caveat != "" ? caveat
         : e.N < 2 || double.IsNaN(e.Low) || double.IsNaN(e.High) ? (e.N < 2 ? $"{e.N} value{(e.N == 1 ? "" : "s")}: no interval" : "no interval")
+        : e.High == e.Low ? "the interval has zero width: every seed gave the same grid value, too coarse a grid to resolve it"
         : null;
 
     private static bool Holds(Estimate e, double value) => e.Low <= value && value <= e.High;

@@ -28,6 +28,10 @@ public class ClaimsTests
         var edge = found.Sign("A beats B", Interval(0.1, 0.5), +1, "", caveat: "the optimum is on the grid's edge");
         Assert.Equal("inconclusive (the optimum is on the grid's edge)", edge.verdict);
         Assert.Throws<ArgumentOutOfRangeException>(() => found.Sign("x", Interval(0.1, 0.5), 0, ""));
+        // Every seed on the same grid point: a zero-width interval says nothing about the uncertainty.
+        var quantised = found.Value("edge ∝ n^(−1/2)", new Estimate(-0.7, 0, 4, -0.7, -0.7), -0.5, -1, "Init[B]'s", "");
+        Assert.Equal(Verdict.Inconclusive, quantised.Decision());
+        Assert.Contains("zero width", quantised.verdict);
     }
 
     [Fact]
