@@ -28,8 +28,9 @@ public sealed partial class SweepRunner
         if (workers > 1 && pending.Count > 1 && !SweepWorkers.CanStart(typeof(TTask), out why)) workers = 1;
         var chunks = Chunks<TTask, TConfig>(pending, parallelism.EnsembleSize, workers);
         workers = Math.Max(1, Math.Min(workers, chunks.Count));
+        int largest = chunks.Select(c => c.Length).DefaultIfEmpty(0).Max();
         progress.WriteLine($"[{experiment}] shard {_options.Shard}: {mine.Count} of {grid.Count} runs, {pending.Count} to train " +
-                           $"in {chunks.Count} ensemble{(chunks.Count == 1 ? "" : "s")} (up to {chunks.Select(c => c.Length).DefaultIfEmpty(0).Max()} runs each)" +
+                           (largest <= 1 ? "one at a time" : $"in {chunks.Count} ensemble{(chunks.Count == 1 ? "" : "s")} (up to {largest} runs each)") +
                            (workers > 1 ? $" over {workers} worker processes" : why is null ? "" : $"; one process ({why})"));
 
         var started = workers > 1
