@@ -66,10 +66,8 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
 {
     private ClassifierLora() { }
 
-    /// <summary>Where the cache of base models (and of tokenizers and token shards) is, for this process and the sweep's
-    /// workers (which inherit the environment); unset, the repository's data/cache. The corpora come from
-    /// DataRoot.Default() (LORALAB_DATA_ROOT, else the repository's data/node_modules).</summary>
-    public const string CacheVariable = "LORALAB_CACHE_DIR";
+    /// <summary>Where the cache of base models is (<see cref="TaskBases.CacheVariable"/>).</summary>
+    public const string CacheVariable = TaskBases.CacheVariable;
 
     /// <summary>The largest automatic ensemble on a GPU, where one small run fills a fraction of the device.</summary>
     public const int FastestEnsembleSize = 8;
@@ -246,25 +244,13 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
     // ---- what every run of a process shares: the base model, the encoded tasks, the verbalizer tokens ----
 
     private static readonly object gate = new();
-    private static readonly Dictionary<string, PretrainedBase> bases = new();
     private static readonly Dictionary<string, (ClassificationData data, int[] verbalizer)> tasks = new();
 
-    /// <summary>The corpora and the cache folder this process reads (see <see cref="CacheVariable"/>).</summary>
-    public static (DataRoot corpora, string cache) Sources =>
-        (DataRoot.Default(), Environment.GetEnvironmentVariable(CacheVariable) is { Length: > 0 } cache ? cache : TokenShardCache.DefaultDirectory());
+    /// <summary>The corpora and the cache folder this process reads (<see cref="TaskBases.Sources"/>).</summary>
+    public static (DataRoot corpora, string cache) Sources => TaskBases.Sources;
 
-    /// <summary>The base model of a profile, loaded (or built) once per process and shared by its runs.</summary>
-    public static PretrainedBase BaseModel(string profile)
-    {
-        var (corpora, cache) = Sources;
-        lock (gate)
-        {
-            string key = $"{corpora}|{cache}|{profile}";
-            if (!bases.TryGetValue(key, out var model))
-                bases[key] = model = PretrainedBase.LoadOrBuild(BaseModelProfile.Named(profile), corpora, cache);
-            return model;
-        }
-    }
+    /// <summary>The base model of a profile, loaded once per process and shared with every task's runs (<see cref="TaskBases"/>).</summary>
+    public static PretrainedBase BaseModel(string profile) => TaskBases.BaseModel(profile);
 
     /// <summary>A task encoded for a base model (cut to max_length tokens, max_train and max_eval examples) and its
     /// verbalizer tokens, once per process.</summary>

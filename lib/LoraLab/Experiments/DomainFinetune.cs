@@ -103,10 +103,8 @@ public sealed class DomainFinetune : ISweepTask<DomainFinetuneConfig>
 {
     private DomainFinetune() { }
 
-    /// <summary>Where the cache of base models (and of tokenizers and token shards) is, for this process and the sweep's
-    /// workers (which inherit the environment); unset, the repository's data/cache. The corpora come from
-    /// DataRoot.Default() (LORALAB_DATA_ROOT, else the repository's data/node_modules).</summary>
-    public const string CacheVariable = "LORALAB_CACHE_DIR";
+    /// <summary>Where the cache of base models is (<see cref="TaskBases.CacheVariable"/>).</summary>
+    public const string CacheVariable = TaskBases.CacheVariable;
 
     // Ensembles of language-model runs for notebook 03 (LoraEnsemble, as notebook 02's ClassifierLora) are later work:
     // for now every run trains alone, so the key is the run's own config and an ensemble holds one run.
@@ -198,25 +196,13 @@ public sealed class DomainFinetune : ISweepTask<DomainFinetuneConfig>
     // ---- what every run of a process shares: the base model and the encoded domains ----
 
     private static readonly object gate = new();
-    private static readonly Dictionary<string, PretrainedBase> bases = new();
     private static readonly Dictionary<string, DomainFinetuneData> datas = new();
 
-    /// <summary>The corpora and the cache folder this process reads (see <see cref="CacheVariable"/>).</summary>
-    public static (DataRoot corpora, string cache) Sources =>
-        (DataRoot.Default(), Environment.GetEnvironmentVariable(CacheVariable) is { Length: > 0 } cache ? cache : TokenShardCache.DefaultDirectory());
+    /// <summary>The corpora and the cache folder this process reads (<see cref="TaskBases.Sources"/>).</summary>
+    public static (DataRoot corpora, string cache) Sources => TaskBases.Sources;
 
-    /// <summary>The base model of a profile (on the GPU where there is one), loaded (or built) once per process.</summary>
-    public static PretrainedBase BaseModel(string profile)
-    {
-        var (corpora, cache) = Sources;
-        lock (gate)
-        {
-            string key = $"{corpora}|{cache}|{profile}";
-            if (!bases.TryGetValue(key, out var model))
-                bases[key] = model = PretrainedBase.LoadOrBuild(BaseModelProfile.Named(profile), corpora, cache);
-            return model;
-        }
-    }
+    /// <summary>The base model of a profile, loaded once per process and shared with every task's runs (<see cref="TaskBases"/>).</summary>
+    public static PretrainedBase BaseModel(string profile) => TaskBases.BaseModel(profile);
 
     /// <summary>The base and the three domains a config's runs read, encoded once per process; throws when the cached
     /// base of the config's profile is not the one its key names.</summary>

@@ -24,7 +24,7 @@ public sealed record ToyConfig(int n, LoraInit init, double learning_rate, int s
 /// <summary>
 /// The toy finetuning of Hayou, Ghosh &amp; Yu 2024 (notebook 01): LoRA on the middle layer of a teacher-student ToyMlp of
 /// width n, full-batch Adam at a constant rate. Only A and B train, so z = φ(W_in x) and W z are computed once and a step
-/// costs O(N·n·r) instead of O(N·n²). <see cref="Train"/> runs one configuration; <see cref="TrainEnsemble"/> trains
+/// costs O(N·n·r) instead of O(N·n²). <see cref="Train(ToyConfig, int, RunContext?, Device?)"/> runs one configuration; <see cref="TrainEnsemble"/> trains
 /// many of one <see cref="ToyConfig.Shape"/> as one ensemble (each member's task, init and data from its own seed, as in
 /// Train, and each member's result what Train would return, up to rounding).
 /// </summary>
