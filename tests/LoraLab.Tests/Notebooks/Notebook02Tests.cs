@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using LoraLab.Data;
 using LoraLab.Data.Results;
@@ -12,24 +11,7 @@ namespace LoraLab.Tests.Notebooks;
 /// </summary>
 public class Notebook02Tests
 {
-    private static (int exitCode, string output) Lab(params string[] arguments)
-    {
-        string root = DataRoot.RepositoryRoot();
-        string cli = Path.Combine(root, "lib", "LoraLab.Cli", "bin", "Release", "net10.0", "lab.dll");
-        Assert.True(File.Exists(cli), $"{cli} is missing: run ./lab build first");
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(cli);
-        foreach (string argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(15)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("lab run did not finish within 15 minutes");
-        }
-        return (process.ExitCode, stdout.Result + stderr.Result);
-    }
+    private static (int exitCode, string output) Lab(params string[] arguments) => LabCommand.Run(arguments);
 
     [Fact]
     public void Param_r_4_trains_every_run_of_the_ci_profile_with_rank_4_into_the_given_store()

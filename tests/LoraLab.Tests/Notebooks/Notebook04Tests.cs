@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using LoraLab.Data;
 using LoraLab.Data.Results;
@@ -16,22 +15,9 @@ public class Notebook04Tests
     {
         string folder = TestSupport.TempDir("nb04-shard");
         string storePath = Path.Combine(folder, "shard.db");
-        string root = DataRoot.RepositoryRoot();
-        string cli = Path.Combine(root, "lib", "LoraLab.Cli", "bin", "Release", "net10.0", "lab.dll");
-        Assert.True(File.Exists(cli), $"{cli} is missing: run ./lab build first");
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in new[] { cli, "run", "notebooks/04-rank-analysis.ipynb", "--profile", "ci",
-                                            "--param", "shard=1/2", "--param", $"store_path={storePath}", "--out", folder, "--skip-tag", "figures" })
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(15)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("lab run did not finish within 15 minutes");
-        }
-        Assert.True(process.ExitCode == 0, $"lab run exited with {process.ExitCode}:\n{stdout.Result}{stderr.Result}");
+        var (exitCode, output) = LabCommand.Run("run", "notebooks/04-rank-analysis.ipynb", "--profile", "ci",
+                                            "--param", "shard=1/2", "--param", $"store_path={storePath}", "--out", folder, "--skip-tag", "figures");
+        Assert.True(exitCode == 0, $"lab run exited with {exitCode}:\n{output}");
 
         using var store = new ResultsStore(storePath);
         var spectra = store.Runs("04-rank-spectra");
