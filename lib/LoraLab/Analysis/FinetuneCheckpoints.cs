@@ -52,6 +52,9 @@ public sealed class FinetuneCheckpoints
         string directory = Path.Combine(cacheDirectory ?? TokenShardCache.DefaultDirectory(), "finetune", $"{name}-{key}");
 
         if (IsComplete(directory, sorted, log)) return new FinetuneCheckpoints(directory, sorted);
+        // Workers of one sweep may want the same run at once: one trains it, the others wait and then load it.
+        using var writing = ExclusiveLock($"{directory}.lock", log);
+        if (IsComplete(directory, sorted, log)) return new FinetuneCheckpoints(directory, sorted);
 
         string temporary = $"{directory}.tmp-{Environment.ProcessId}";
         if (System.IO.Directory.Exists(temporary)) System.IO.Directory.Delete(temporary, recursive: true);
@@ -75,6 +78,24 @@ public sealed class FinetuneCheckpoints
         if (System.IO.Directory.Exists(directory)) System.IO.Directory.Delete(directory, recursive: true);
         System.IO.Directory.Move(temporary, directory);
         return new FinetuneCheckpoints(directory, sorted);
+    }
+
+    // An advisory lock on a file (FileShare.None takes flock on Unix), held until disposed; released by the system when
+    // the holder dies, so a killed worker never blocks the others. The file itself stays: deleting it would race.
+    private static FileStream ExclusiveLock(string path, Action<string> log)
+    {
+        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        bool told = false;
+        while (true)
+        {
+            try { return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException) when (File.Exists(path))
+            {
+                if (!told) log($"Another process is training the checkpoints of '{Path.GetFileNameWithoutExtension(path)}'; waiting for it.");
+                told = true;
+                Thread.Sleep(250);
+            }
+        }
     }
 
     private sealed record Manifest(string recipe, IReadOnlyList<long> steps);

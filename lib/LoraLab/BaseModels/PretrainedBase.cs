@@ -81,6 +81,7 @@ public sealed class PretrainedBase : IDisposable
     private static (LlamaForCausalLM, BaseModelReport) Pretrain(BaseModelProfile profile, PretrainingData data, string key, Device device, Action<string> log)
     {
         log($"Pretraining the '{profile.Name}' base model on {data.Train.Length:N0} tokens ({profile.Steps} steps of {profile.BatchSize}x{profile.ContextLength}) on {device}.");
+        using var threads = TorchRuntime.AllCoresUnlessSet();      // one large run with the machine to itself
         torch.manual_seed(profile.Seed);
         var dtype = profile.Bf16OnCuda && device.type == DeviceType.CUDA ? ScalarType.BFloat16 : ScalarType.Float32;
         var model = new LlamaForCausalLM(profile.Model, dtype, device);

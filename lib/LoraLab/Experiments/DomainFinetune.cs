@@ -226,7 +226,7 @@ public sealed class DomainFinetune : ISweepTask<DomainFinetuneConfig>
         {
             string key = $"{corpora}|{cache}|{profile}|{math_train}|{math_eval}";
             if (!datas.TryGetValue(key, out var data))
-                datas[key] = data = new DomainFinetuneData(baseModel, corpora, math_train, math_eval);
+                datas[key] = data = new DomainFinetuneData(baseModel, corpora, TaskBases.Code(profile), math_train, math_eval);
             return data;
         }
     }
@@ -235,13 +235,13 @@ public sealed class DomainFinetune : ISweepTask<DomainFinetuneConfig>
 /// <summary>
 /// The base model and notebook 03's three domains, encoded with its tokenizer. Source: the English documents of the
 /// base's pretraining mixture that pretraining never used (the test split of PretrainingData.DocumentSplits). Code:
-/// lodash's module files split by file 80/10/10. Math: generated word problems (no question in two splits), each
+/// lodash's module files split by file 80/10/10 (<see cref="CodeSplits"/>). Math: generated word problems (no question in two splits), each
 /// completion ending with &lt;|endoftext|&gt;. <see cref="Positions"/>: the base's context widened to fit the longest
 /// problem (rotary positions have no learned table).
 /// </summary>
 public sealed class DomainFinetuneData
 {
-    internal DomainFinetuneData(PretrainedBase baseModel, DataRoot corpora, int math_train, int math_eval)
+    internal DomainFinetuneData(PretrainedBase baseModel, DataRoot corpora, CodeSplits code, int math_train, int math_eval)
     {
         Base = baseModel;
         var tok = Tokenizer;
@@ -250,8 +250,7 @@ public sealed class DomainFinetuneData
 
         English = PretrainingData.DocumentSplits(baseModel.Profile, corpora);
         SourceTest = Encode(English.Test);
-        Code = DatasetSplit.ByGroup(LodashCorpus.Load(corpora), d => d.Id, _ => "code", seed: 0, validationFraction: 0.1, testFraction: 0.1);
-        (CodeTrain, CodeValidation, CodeTest) = (Encode(Code.Train), Encode(Code.Validation), Encode(Code.Test));
+        (Code, CodeTrain, CodeValidation, CodeTest) = (code.Files, code.Train, code.Validation, code.Test);
         Math = MathWordProblems.Splits(math_train, math_eval, math_eval, seed: 0);
         (MathTrain, MathValidation, MathTest) = (Math.Train.Select(Tokens).ToList(), Math.Validation.Select(Tokens).ToList(), Math.Test.Select(Tokens).ToList());
         Positions = System.Math.Max(Context, MathTrain.Concat(MathValidation).Concat(MathTest).Max(e => e.Length) + 8);

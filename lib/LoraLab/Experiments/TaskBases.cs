@@ -1,6 +1,7 @@
 using LoraLab.BaseModels;
 using LoraLab.Data;
 using LoraLab.Data.Tokenization;
+using LoraLab.Training;
 
 namespace LoraLab.Experiments;
 
@@ -21,6 +22,23 @@ public static class TaskBases
     /// <summary>The corpora and the cache folder this process reads (see <see cref="CacheVariable"/>).</summary>
     public static (DataRoot corpora, string cache) Sources =>
         (DataRoot.Default(), Environment.GetEnvironmentVariable(CacheVariable) is { Length: > 0 } cache ? cache : TokenShardCache.DefaultDirectory());
+
+    private static readonly Dictionary<string, CodeSplits> codes = new();
+
+    /// <summary>The code domain (<see cref="CodeSplits"/>: lodash split by file, 80/10/10) encoded with the tokenizer of a
+    /// profile's base, once per process: notebooks 01, 03 and 04 read the same split.</summary>
+    public static CodeSplits Code(string profile)
+    {
+        var baseModel = BaseModel(profile);
+        var (corpora, cache) = Sources;
+        lock (gate)
+        {
+            string key = $"{corpora}|{cache}|{profile}";
+            if (!codes.TryGetValue(key, out var code))
+                codes[key] = code = CodeSplits.Encode(corpora, baseModel.Tokenizer);
+            return code;
+        }
+    }
 
     /// <summary>The base model of a profile (on the GPU where there is one), loaded (or built) once per process.</summary>
     public static PretrainedBase BaseModel(string profile)

@@ -12,6 +12,15 @@ public static class Schedules
 {
     public static Schedule Constant() => _ => 1.0;
 
+    /// <summary>Linear warmup over <paramref name="warmup_steps"/>, then a constant rate: Hugging Face's
+    /// get_constant_schedule_with_warmup. A run of any length is a prefix of a longer one with the same warmup, so one run
+    /// checkpointed at several lengths stands for runs of each length.</summary>
+    public static Schedule ConstantWithWarmup(long warmup_steps)
+    {
+        if (warmup_steps < 0) throw new ArgumentException($"warmup_steps must be 0 or positive, got {warmup_steps}", nameof(warmup_steps));
+        return t => t < warmup_steps ? (double)t / warmup_steps : 1.0;
+    }
+
     /// <summary>Linear warmup, then linear decay to 0 at total_steps: (total − t) / (total − warmup).
     /// Hugging Face's get_linear_schedule_with_warmup.</summary>
     public static Schedule Linear(long total_steps, double warmup_ratio = 0)

@@ -46,6 +46,36 @@ public class FinetuneCheckpointsTests
     }
 
     [Fact]
+    public void Two_callers_at_once_train_the_run_once_and_both_get_its_checkpoints()
+    {
+        // Two worker processes of one sweep can ask for the same full-finetuning run at the same moment; each caller here
+        // has its own layer (as each process would), and the training is slow enough for the second to arrive during it.
+        string cache = TestSupport.TempDir("checkpoints-concurrent");
+        int trainings = 0;
+        FinetuneCheckpoints Ask()
+        {
+            using var layer = nn.Linear(3, 2, hasBias: false);
+            return FinetuneCheckpoints.LoadOrTrain("toy", new Recipe(1e-3, 3), new long[] { 1, 3 }, save =>
+            {
+                Interlocked.Increment(ref trainings);
+                Thread.Sleep(400);
+                for (long step = 1; step <= 3; step++)
+                {
+                    using (torch.no_grad()) layer.weight.fill_(step);
+                    save(step, layer);
+                }
+            }, cache, log: _ => { });
+        }
+        var both = new[] { Task.Run(Ask), Task.Run(Ask) };
+        Task.WaitAll(both);
+        Assert.Equal(1, trainings);
+        Assert.Equal(both[0].Result.Directory, both[1].Result.Directory);
+        var state = both[1].Result.Load(3);
+        Assert.Equal(3f, state["weight"].max().ToSingle());
+        foreach (var t in state.Values) t.Dispose();
+    }
+
+    [Fact]
     public void A_truncated_checkpoint_is_reported_and_trained_again()
     {
         string cache = TestSupport.TempDir("checkpoints");

@@ -10,39 +10,7 @@ namespace LoraLab.Tests.Experiments;
 /// throw-away cache), its config's JSON, and what it refuses.</summary>
 public class DomainFinetuneTests
 {
-    private static readonly Lazy<string> Cache = new(() => TrainingFixtures.NewFolder());
-
-    // The fixture corpora, with each lodash module copied under 20 more names: the code domain's 80/10/10 split by file
-    // needs more files than the fixture's five for its validation and test splits to hold a window each.
-    private static readonly Lazy<string> Corpora = new(() =>
-    {
-        string from = TrainingFixtures.Corpora().PackagesDirectory, to = Path.Combine(TrainingFixtures.NewFolder(), "packages");
-        foreach (string file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            string target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-        string lodash = Path.Combine(to, "lodash");
-        foreach (string file in Directory.GetFiles(lodash, "*.js").Where(f => !f.EndsWith(".min.js")))
-            for (int i = 0; i < 20; i++)
-                File.Copy(file, Path.Combine(lodash, $"{Path.GetFileNameWithoutExtension(file)}{i}.js"));
-        return to;
-    });
-
-    /// <summary>Runs <paramref name="body"/> with the fixture corpora and the test's cache as the task's sources.</summary>
-    private static T WithFixtures<T>(Func<T> body)
-    {
-        var saved = (Environment.GetEnvironmentVariable("LORALAB_DATA_ROOT"), Environment.GetEnvironmentVariable(DomainFinetune.CacheVariable));
-        Environment.SetEnvironmentVariable("LORALAB_DATA_ROOT", Corpora.Value);
-        Environment.SetEnvironmentVariable(DomainFinetune.CacheVariable, Cache.Value);
-        try { return body(); }
-        finally
-        {
-            Environment.SetEnvironmentVariable("LORALAB_DATA_ROOT", saved.Item1);
-            Environment.SetEnvironmentVariable(DomainFinetune.CacheVariable, saved.Item2);
-        }
-    }
+    private static T WithFixtures<T>(Func<T> body) => TrainingFixtures.WithCodeCorpora(body);
 
     /// <summary>A LoRA run on math, the base's cache key filled in from the cache when asked.</summary>
     private static DomainFinetuneConfig Recipe(string base_model = "") => new(
