@@ -46,7 +46,7 @@ public class FinetuneCheckpointsTests
     }
 
     [Fact]
-    public void Two_callers_at_once_train_the_run_once_and_both_get_its_checkpoints()
+    public async Task Two_callers_at_once_train_the_run_once_and_both_get_its_checkpoints()
     {
         // Two worker processes of one sweep can ask for the same full-finetuning run at the same moment; each caller here
         // has its own layer (as each process would), and the training is slow enough for the second to arrive during it.
@@ -66,11 +66,10 @@ public class FinetuneCheckpointsTests
                 }
             }, cache, log: _ => { });
         }
-        var both = new[] { Task.Run(Ask), Task.Run(Ask) };
-        Task.WaitAll(both);
+        var both = await Task.WhenAll(Task.Run(Ask), Task.Run(Ask));
         Assert.Equal(1, trainings);
-        Assert.Equal(both[0].Result.Directory, both[1].Result.Directory);
-        var state = both[1].Result.Load(3);
+        Assert.Equal(both[0].Directory, both[1].Directory);
+        var state = both[1].Load(3);
         Assert.Equal(3f, state["weight"].max().ToSingle());
         foreach (var t in state.Values) t.Dispose();
     }
