@@ -12,6 +12,7 @@ const string Usage = """
       pretrain  build or find the cached base model of a profile (lab pretrain --help)
       results   list, export (CSV) or merge results databases (lab results --help)
       sweep     run a notebook's sweep as a Slurm job array, follow it, resubmit failed shards (lab sweep --help)
+      torch     load TorchSharp's native library, list the devices it sees and check a product on each (lab torch --help)
 
     Every command checks its arguments: an unknown, missing or malformed one is named, with the command's usage, and
     exits 2 before anything runs. lab with no command, -h or --help prints this and exits 0.
@@ -21,27 +22,40 @@ const string Usage = """
 if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(LoraLab.Data.Sweeps.SweepWorkers.LabVariable)))
     Environment.SetEnvironmentVariable(LoraLab.Data.Sweeps.SweepWorkers.LabVariable, typeof(PretrainCommand).Assembly.Location);
 
-switch (args.FirstOrDefault())
+try { return await Dispatch(args); }
+catch (TypeInitializationException e) when (e.InnerException is LoraLab.TorchRuntimeException)
 {
-    case "run":
-        return await RunNotebooks(args[1..]);
-    case "run-worker": // hidden: the child process `lab run` starts for each notebook
-        return await RunCommand.WorkerAsync(args[1..], Console.Out);
-    case "sweep-worker": // hidden: a worker process of a notebook's sweep (SweepWorkers)
-        return LoraLab.Data.Sweeps.SweepWorkers.Main(args[1..], Console.Error);
-    case "pretrain":
-        return PretrainCommand.Run(args[1..], Console.Out, Console.Error);
-    case "results":
-        return ResultsCommand.Run(args[1..], Console.Out, Console.Error);
-    case "sweep":
-        return SweepCommand.Run(args[1..], Console.Out, Console.Error);
-    case null or "-h" or "--help" or "help":
-        Console.WriteLine(Usage);
-        return 0;
-    default:
-        Console.Error.WriteLine($"lab: unknown command '{args[0]}'.");
-        Console.Error.WriteLine(Usage);
-        return 2;
+    // LoraLab loads libtorch when a command first touches it: a library that cannot load is the loader's reason, not a crash.
+    Console.Error.WriteLine($"lab: {e.InnerException.Message}");
+    return 1;
+}
+
+static async Task<int> Dispatch(string[] args)
+{
+    switch (args.FirstOrDefault())
+    {
+        case "run":
+            return await RunNotebooks(args[1..]);
+        case "run-worker": // hidden: the child process `lab run` starts for each notebook
+            return await RunCommand.WorkerAsync(args[1..], Console.Out);
+        case "sweep-worker": // hidden: a worker process of a notebook's sweep (SweepWorkers)
+            return LoraLab.Data.Sweeps.SweepWorkers.Main(args[1..], Console.Error);
+        case "pretrain":
+            return PretrainCommand.Run(args[1..], Console.Out, Console.Error);
+        case "results":
+            return ResultsCommand.Run(args[1..], Console.Out, Console.Error);
+        case "sweep":
+            return SweepCommand.Run(args[1..], Console.Out, Console.Error);
+        case "torch":
+            return TorchCommand.Run(args[1..], Console.Out, Console.Error);
+        case null or "-h" or "--help" or "help":
+            Console.WriteLine(Usage);
+            return 0;
+        default:
+            Console.Error.WriteLine($"lab: unknown command '{args[0]}'.");
+            Console.Error.WriteLine(Usage);
+            return 2;
+    }
 }
 
 // Ctrl-C and SIGTERM do not kill `lab run` at once: they cancel the run, which stops the running notebook's worker,

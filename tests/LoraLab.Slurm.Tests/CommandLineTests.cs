@@ -29,10 +29,12 @@ public sealed class CommandLineTests : IDisposable
     /// <summary>`dotnet lab.dll ARGS` from a scratch folder, so that relative paths are the test's own.</summary>
     private Result Lab(params string[] args) => Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "lab.dll"), .. args], Scratch());
 
-    private static Result Start(string program, IEnumerable<string> args, string workingDirectory, TimeSpan? limit = null)
+    private static Result Start(string program, IEnumerable<string> args, string workingDirectory, TimeSpan? limit = null,
+                                Dictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
         foreach (string arg in args) start.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment ?? []) start.Environment[name] = value;
         start.Environment["NO_COLOR"] = "1";
         start.Environment["JUPYTER_DATA_DIR"] = Path.Combine(workingDirectory, "jupyter"); // a kernel install that slipped through lands here
         using var process = Process.Start(start)!;
@@ -235,6 +237,46 @@ public sealed class CommandLineTests : IDisposable
         var result = Lab("pretrain", "--help");
         Assert.True(result.Code == 0, result.ToString());
         Assert.Contains("usage: lab pretrain", result.Output);
+    }
+
+    // ---- lab torch ----
+
+    [Theory]
+    [InlineData("unknown argument 'cuda'", "cuda")]
+    [InlineData("unknown option '--device'", "--device", "cuda")]
+    public void A_bad_argument_of_lab_torch_exits_2_and_names_it(string message, params string[] args)
+    {
+        AssertBadArguments(Lab(["torch", .. args]), message, "usage: lab torch");
+    }
+
+    [Fact]
+    public void Lab_torch_loads_the_native_library_and_checks_a_product_on_the_cpu()
+    {
+        var result = Lab("torch");
+        Assert.True(result.Code == 0, result.ToString());
+        Assert.Contains("libLibTorchSharp: ", result.Output);
+        Assert.Contains("cpu: a 64 x 64 float32 matrix product", result.Output);
+    }
+
+    [Theory]
+    [InlineData("torch")]
+    [InlineData("pretrain", "--profile", "tiny")]
+    public void A_command_whose_native_library_does_not_exist_fails_naming_it_without_a_stack_trace(params string[] args)
+    {
+        // The GPU script tries TorchSharp's prebuilt library first and builds one from source when `lab torch` fails.
+        var start = Start("dotnet", [Path.Combine(AppContext.BaseDirectory, "lab.dll"), .. args], Scratch(),
+                          environment: new() { ["LORALAB_LIBTORCHSHARP"] = "/no/such/libLibTorchSharp.so" });
+        Assert.True(start.Code == 1, start.ToString());
+        Assert.Contains("/no/such/libLibTorchSharp.so", start.Error);
+        Assert.DoesNotContain("   at ", start.All);     // a message, not a stack trace
+    }
+
+    [Fact]
+    public void Lab_torch_require_cuda_exits_3_where_there_is_no_gpu()
+    {
+        var result = Lab("torch", "--require-cuda");
+        if (result.Output.Contains("CUDA: not available")) Assert.True(result.Code == 3, result.ToString());
+        else Assert.True(result.Code == 0, result.ToString());
     }
 
     // ---- lab sweep (the rest, in process: SweepCommandTests) ----

@@ -242,7 +242,7 @@ public class OptimizerTests
         Assert.Equal(boost1d ? 16e-3 : 1e-3, byName["no_decay"].lr, 15);      // norm scales
         Assert.Equal(0, byName["no_decay"].weight_decay);
         Assert.Equal(4, byName["lora_B"].parameters.Count);
-        var names = model.named_parameters().ToDictionary(p => p.parameter, p => p.name, ReferenceEqualityComparer.Instance);
+        var names = model.named_parameters().ToDictionary(p => (object)p.parameter, p => p.name, ReferenceEqualityComparer.Instance);
         Assert.All(byName["lora_B"].parameters, p => Assert.EndsWith("lora_B.weight", names[p]));
         Assert.All(byName["lora_A"].parameters, p => Assert.EndsWith("lora_A.weight", names[p]));
         Assert.Equal(model.num_parameters(trainableOnly: true), groups.Sum(g => g.parameters.Sum(p => p.numel())));

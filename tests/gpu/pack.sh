@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
 # Packs what the GPU machine needs into .gpu/ (git-ignored), since that machine has no dotnet:
-#   .gpu/app.tar.xz   one self-contained folder (one .NET runtime) with the device runner (the binding's
-#                     tests, the benchmarks) and the `lab` CLI (the notebook runner), their libraries
-#                     (LoraLab, LoraLab.Torch, LoraLab.Data, LoraLab.Display), reference.py and peft_bench.py;
+#   .gpu/app.tar.xz   one self-contained folder (one .NET runtime) with the `lab` CLI (the notebook runner, `lab torch`)
+#                     and the device runner (LoraLab's tests by reflection, the training benchmark), their libraries,
+#                     TorchSharp's managed assembly and its prebuilt libLibTorchSharp.so, reference.py and peft_bench.py.
+#                     Built with -p:TorchSharpBackend=none: no CPU libtorch (about 500 MB); the GPU machine's PyTorch
+#                     provides libtorch, and run-on-gpu.sh builds libLibTorchSharp from TorchSharp's sources
+#                     (../shared/vendor, which travels on its own) when the prebuilt one does not work with it.
 #   .gpu/data.tar.xz  the npm data packages of data/package.json (corpora, plotly.js) from data/node_modules.
-# The notebooks travel with the working tree. The native shim is NOT packed: run-on-gpu.sh builds it
-# there, against that machine's CUDA libtorch. The device tool carries at most 64 MiB in all (the
-# working tree included), so the pack says its size and fails past LORALAB_PACK_LIMIT_MB (default 56).
+# The notebooks travel with the working tree. The device tool carries at most 64 MiB in all (the working tree
+# included), so the pack says its size and fails past LORALAB_PACK_LIMIT_MB (default 56).
 #   ./lab gpu-pack            (or: bash tests/gpu/pack.sh)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 limit_mb="${LORALAB_PACK_LIMIT_MB:-56}"
 rm -rf .gpu && mkdir -p .gpu/app
-publish() { dotnet publish "$1" -c Release -r linux-x64 --self-contained -o .gpu/app -v quiet -clp:ErrorsOnly -p:UseAppHost=true; }
+publish() { dotnet publish "$1" -c Release -r linux-x64 --self-contained -o .gpu/app -v quiet -clp:ErrorsOnly -p:UseAppHost=true -p:TorchSharpBackend=none; }
 publish tests/LoraLab.DeviceRunner
 publish lib/LoraLab.Cli
 cp tests/LoraLab.Benchmarks/reference.py tests/gpu/peft_bench.py .gpu/app/
-rm -f .gpu/app/libloralab_torch.so   # built here against CPU libtorch; the GPU machine builds its own
 rm -f .gpu/app/*.pdb
+if ls .gpu/app/libtorch*.so >/dev/null 2>&1; then echo "pack: a libtorch was published into .gpu/app (TorchSharpBackend=none should leave it out)" >&2; exit 1; fi
+[ -f .gpu/app/libLibTorchSharp.so ] || { echo "pack: TorchSharp's libLibTorchSharp.so is missing from .gpu/app" >&2; exit 1; }
+# The publish restored the projects without TorchSharp-cpu; restore them as the repository builds them.
+dotnet restore LoraLab.slnx -v quiet >/dev/null
 tar cJf .gpu/app.tar.xz -C .gpu app
 rm -rf .gpu/app
 

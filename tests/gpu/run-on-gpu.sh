@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
-# On a machine with a PyTorch install (CUDA or not) and no dotnet, with .gpu/ from tests/gpu/pack.sh:
-# builds the native shim against that torch and runs the packed tools, stage by stage.
+# On a machine with a Python install of PyTorch (CUDA or not) and no dotnet, with .gpu/ from tests/gpu/pack.sh: makes
+# TorchSharp run on that machine's libtorch and runs the packed tools, stage by stage.
 #
 #   bash tests/gpu/run-on-gpu.sh [stage ...]        (default: build tests bench)
-#     build             unpack .gpu/ into $LORALAB_GPU_WORK, build the shim against this torch
-#                       (retried without CUDA graphs if that build fails); later stages need it
-#     tests [filter]    the binding's tests, CUDA ones included (device-tests.log)
-#     bench             the overhead benchmark, then the training benchmark LoraLab vs PyTorch + PEFT
-#                       (device-bench.log, bench-train.json)
+#     build             unpack .gpu/ into $LORALAB_GPU_WORK, then load TorchSharp's native library against this torch:
+#                       first TorchSharp 0.107's prebuilt libLibTorchSharp.so (built for libtorch 2.10), checked by
+#                       `lab torch`; where it does not load or computes wrongly, libLibTorchSharp built from TorchSharp
+#                       0.107.0's sources (../shared/vendor/TorchSharp-0.107.0-native) with a plain compiler command
+#                       against torch/include, one compiler per core. Later stages use whichever worked
+#                       (LORALAB_LIBTORCHSHARP).
+#     tests [filter]    LoraLab's tests by the packed runner, the CUDA ones included (device-tests.log)
+#     bench             the training benchmark LoraLab vs PyTorch + PEFT (device-bench.log, bench-train.json)
 #     paper NB ...      `lab run notebooks/NB.ipynb --profile $LORALAB_PROFILE` (default paper) for each
 #                       notebook named (file name without .ipynb), each under $LORALAB_NOTEBOOK_TIMEOUT
 #                       seconds; reports, results database and logs come back in paper-results.tar.xz
 #
-# Everything that comes back is written to $OUT (the device tool's folder; else the work folder):
-# at most 6 files. Each stage's output is also printed. The exit status is the first failing stage's.
-# Environment: LORALAB_PYTHON (the Python with torch; default /opt/torch/.venv/bin/python3, else
-# python3), LORALAB_PEAK_TFLOPS (the GPU's dense bf16 peak for MFU; guessed from nvidia-smi for
-# H100/H200/A100/L4), LORALAB_GPU_WORK (default /tmp/loralab-gpu), LORALAB_STAGE_TIMEOUT (seconds per
-# stage, default 540), LORALAB_TOTAL_TIMEOUT (seconds for the whole call, default 570: under the device
-# tool's 10 minutes a command, so that the last stage still packs what it has).
+# Everything that comes back is written to $OUT (the device tool's folder; else the work folder): at most 6 files.
+# Each stage's output is also printed. The exit status is the first failing stage's.
+# Environment: LORALAB_PYTHON (the Python with torch; default /opt/torch/.venv/bin/python3, else python3),
+# LORALAB_TORCH_DIR (a torch folder with lib/ and include/, instead of asking that Python: the CPU rehearsal points it
+# at a libtorch), LORALAB_NATIVE (auto: prebuilt, else build; prebuilt or build: that one only),
+# LORALAB_REQUIRE_CUDA (1, the default: the library must see a CUDA device; 0 for a CPU rehearsal),
+# LORALAB_PEAK_TFLOPS (the GPU's dense bf16 peak for MFU; guessed from nvidia-smi for H100/H200/A100/L4),
+# LORALAB_GPU_WORK (default /tmp/loralab-gpu), LORALAB_STAGE_TIMEOUT (seconds per stage, default 540),
+# LORALAB_TOTAL_TIMEOUT (seconds for the whole call, default 570: under the device tool's 10 minutes a command, so
+# that the last stage still packs what it has).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -33,11 +39,14 @@ mkdir -p "$work" "$out"
 status=0
 fail() { [ "$status" -eq 0 ] && status=$1; }
 
-torch_lib="$("$python" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
-export LD_LIBRARY_PATH="$torch_lib:${LD_LIBRARY_PATH:-}"
+torch_dir="${LORALAB_TORCH_DIR:-$("$python" -c 'import os, torch; print(os.path.dirname(torch.__file__))' 2>/dev/null)}"
+[ -d "$torch_dir/lib" ] || { echo "no torch found (LORALAB_PYTHON=$python, LORALAB_TORCH_DIR=${LORALAB_TORCH_DIR:-})"; exit 1; }
+export LD_LIBRARY_PATH="$torch_dir/lib:${LD_LIBRARY_PATH:-}"
 export LORALAB_PYTHON="$python"
 export LORALAB_DATA_ROOT="$work/node_modules"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
+# The library that `build` chose (a link to the prebuilt or the built one); later stages and the notebooks' kernels load it.
+export LORALAB_LIBTORCHSHARP="$work/libLibTorchSharp.so"
 
 if [ -z "${LORALAB_PEAK_TFLOPS:-}" ] && command -v nvidia-smi >/dev/null; then
   case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" in
@@ -48,41 +57,62 @@ if [ -z "${LORALAB_PEAK_TFLOPS:-}" ] && command -v nvidia-smi >/dev/null; then
 fi
 
 build() {
-  echo "torch $("$python" -c 'import torch; print(torch.__version__, "cuda", torch.version.cuda, "gpu", torch.cuda.is_available())')"
-  rm -rf "$work/app" "$work/node_modules" && mkdir -p "$work/node_modules"
+  echo "torch in $torch_dir: $("$python" -c 'import torch; print(torch.__version__, "cuda", torch.version.cuda, "gpu", torch.cuda.is_available())' 2>/dev/null || echo "(no Python torch: LORALAB_TORCH_DIR)")"
+  rm -rf "$work/app" "$work/node_modules" "$work/native" "$work/libLibTorchSharp.so" && mkdir -p "$work/node_modules"
   tar xJf .gpu/app.tar.xz -C "$work" || return 1
   tar xJf .gpu/data.tar.xz -C "$work/node_modules" || return 1
-  local prefix libtorch=()
-  prefix="$("$python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')"
-  # Debian's python3-torch has no CMake config; then the shim's own search finds libtorch-dev.
-  [ -f "$prefix/Torch/TorchConfig.cmake" ] && libtorch=(-DLIBTORCH_DIR="$prefix")
-  local shim="$work/shim"
-  if ! { cmake -S lib/LoraLab.Torch/shim -B "$shim" -DCMAKE_BUILD_TYPE=Release "${libtorch[@]}" &&
-         cmake --build "$shim" -j "$(nproc)"; } > "$work/cmake.log" 2>&1; then
-    echo "shim build failed; the errors:"; grep -E "error|Error" "$work/cmake.log" | head -30
-    echo "retrying without CUDA graphs (-DLORALAB_CUDA_GRAPHS=OFF)"
-    rm -rf "$shim"
-    { cmake -S lib/LoraLab.Torch/shim -B "$shim" -DCMAKE_BUILD_TYPE=Release -DLORALAB_CUDA_GRAPHS=OFF "${libtorch[@]}" &&
-      cmake --build "$shim" -j "$(nproc)"; } >> "$work/cmake.log" 2>&1 || { tail -40 "$work/cmake.log"; return 1; }
+  ls "$work/app"/libtorch*.so >/dev/null 2>&1 && { echo "the pack holds a libtorch: pack with tests/gpu/pack.sh (TorchSharpBackend=none)"; return 1; }
+  local check=("$work/app/lab" torch) mode="${LORALAB_NATIVE:-auto}"
+  [ "${LORALAB_REQUIRE_CUDA:-1}" = 1 ] && check+=(--require-cuda)
+  if [ "$mode" != build ] && LORALAB_LIBTORCHSHARP="$work/app/libLibTorchSharp.so" "${check[@]}"; then
+    echo "LoraLab: TorchSharp's prebuilt libLibTorchSharp.so works with this torch"
+    ln -sf "$work/app/libLibTorchSharp.so" "$work/libLibTorchSharp.so"
+  elif [ "$mode" = prebuilt ]; then
+    echo "LoraLab: the prebuilt libLibTorchSharp.so does not work with this torch (LORALAB_NATIVE=prebuilt: not building)"; return 1
+  else
+    [ "$mode" = auto ] && echo "LoraLab: the prebuilt libLibTorchSharp.so does not work with this torch; building it from TorchSharp's sources"
+    build_native "$work/native/libLibTorchSharp.so" || return 1
+    LORALAB_LIBTORCHSHARP="$work/native/libLibTorchSharp.so" "${check[@]}" || { echo "LoraLab: the built library does not work either"; return 1; }
+    echo "LoraLab: libLibTorchSharp built from source works with this torch"
+    ln -sf "$work/native/libLibTorchSharp.so" "$work/libLibTorchSharp.so"
   fi
-  grep -E "LoraLab:|warning" "$work/cmake.log" | head -20
-  cp "$shim/libloralab_torch.so" "$work/app/"
   # The notebooks reference ../lib/LoraLab/bin/Release/net10.0/*.dll: put the packed libraries there.
-  local bin=lib/LoraLab/bin/Release/net10.0
-  mkdir -p "$bin"
-  for lib in LoraLab LoraLab.Torch LoraLab.Data LoraLab.Display; do cp "$work/app/$lib.dll" "$bin/"; done
-  cp "$work/app/libloralab_torch.so" "$bin/"
-  echo "built $(ls -la "$work/app/libloralab_torch.so" | awk '{print $5}') bytes; app in $work/app"
+  local bin=lib/LoraLab/bin/Release/net10.0 display=lib/LoraLab.Display/bin/Release/net10.0
+  mkdir -p "$bin" "$display"
+  for lib in TorchSharp LoraLab LoraLab.Data; do cp "$work/app/$lib.dll" "$bin/"; done
+  cp "$work/app/LoraLab.Display.dll" "$display/"
+  echo "app in $work/app; libLibTorchSharp: $(readlink "$work/libLibTorchSharp.so")"
+}
+
+# libLibTorchSharp from TorchSharp 0.107.0's native sources (MIT, vendored in ../shared), against this torch's headers and
+# libraries: C++17, torch's own C++ ABI, one compiler process per core, then one link (CUDA libraries when torch has them).
+build_native() {
+  local target=$1 src="$root/../shared/vendor/TorchSharp-0.107.0-native/src/Native"
+  local obj="$work/native/obj" log="$work/native/build.log"
+  [ -d "$src/LibTorchSharp" ] || { echo "no TorchSharp native sources at $src/LibTorchSharp"; return 1; }
+  [ -d "$torch_dir/include/torch" ] || { echo "no C++ headers in $torch_dir/include: cannot build libLibTorchSharp against this torch"; return 1; }
+  mkdir -p "$obj"
+  local abi
+  abi=$("$python" -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))' 2>/dev/null || echo 1)
+  local flags="-O2 -fPIC -std=c++17 -w -D_GLIBCXX_USE_CXX11_ABI=$abi -I$src -I$src/LibTorchSharp -I$torch_dir/include -I$torch_dir/include/torch/csrc/api/include"
+  local clock=$(date +%s)
+  if ! ls "$src"/LibTorchSharp/*.cpp | xargs -P "$(nproc)" -I{} sh -c "g++ $flags -c {} -o $obj/\$(basename {} .cpp).o" > "$log" 2>&1; then
+    echo "compiling libLibTorchSharp failed; the first errors:"; grep -m 30 -E "error" "$log"; return 1
+  fi
+  local cuda=()
+  [ -f "$torch_dir/lib/libtorch_cuda.so" ] && cuda=(-ltorch_cuda -lc10_cuda)
+  g++ -shared -o "$target" "$obj"/*.o -L"$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -ltorch -ltorch_cpu -lc10 "${cuda[@]}" >> "$log" 2>&1 ||
+    { echo "linking libLibTorchSharp failed:"; tail -20 "$log"; return 1; }
+  echo "LoraLab: built $target ($(du -h "$target" | cut -f1)) in $(( $(date +%s) - clock )) s with $(nproc) compilers${cuda:+, CUDA libraries linked}"
 }
 
 # A stage on a fresh machine (the build of an earlier call gone) builds first.
-need_build() { [ -x "$work/app/LoraLab.DeviceRunner" ] && [ -f "$work/app/libloralab_torch.so" ] || build; }
+need_build() { [ -x "$work/app/LoraLab.DeviceRunner" ] && [ -e "$work/libLibTorchSharp.so" ] || build; }
 
-tests() { need_build && "$work/app/LoraLab.DeviceRunner" LoraLab.Torch.Tests ${1:+--filter "$1"}; }
+tests() { need_build && "$work/app/LoraLab.DeviceRunner" LoraLab.Tests ${1:+--filter "$1"}; }
 
 bench() {
   need_build || return 1
-  "$work/app/LoraLab.DeviceRunner" bench || return 1
   "$work/app/LoraLab.DeviceRunner" bench train --json "$out/bench-train.json"
 }
 

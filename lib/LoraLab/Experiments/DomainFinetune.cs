@@ -32,7 +32,7 @@ public enum FinetuneDomain { Code, Math }
 /// so a worker process rebuilds the base and the data from the config alone.
 /// <para>The LoRA settings (r, lora_alpha, lora_dropout, target_modules) belong to <see cref="FinetuneMethod.Lora"/>
 /// alone: for full finetuning and the base they must be 0 and "" (so equal runs hash equally); r = 0 never means
-/// "full". The base trains nothing: its steps and learning_rate are 0. Code reads warmup_ratio, cooldown_ratio and
+/// "full". The base trains nothing: its max_steps and learning_rate are 0. Code reads warmup_ratio, cooldown_ratio and
 /// alpha_f_decay (LLM Foundry's inv_sqrt_with_warmup, t_scale = the warmup); math reads warmup_ratio and
 /// min_lr_ratio (cosine). math_train and math_eval size the math splits; they also set how far the base's context is
 /// widened, for both domains. exact_match_problems: how many math test problems are answered greedily and scored
@@ -42,7 +42,7 @@ public sealed record DomainFinetuneConfig(
     FinetuneDomain domain, FinetuneMethod method,
     int r, double lora_alpha, double lora_dropout, string target_modules,
     string optim, double learning_rate, double beta1, double beta2, double weight_decay, double max_grad_norm,
-    long steps, int batch_size, double warmup_ratio, double cooldown_ratio, double alpha_f_decay, double min_lr_ratio,
+    long max_steps, int batch_size, double warmup_ratio, double cooldown_ratio, double alpha_f_decay, double min_lr_ratio,
     string base_model, string base_profile, int eval_windows, int math_train, int math_eval, int exact_match_problems)
 {
     /// <summary>The method as the notebook's tables and legends name it: "base", "full" or "r=4". A label, never parsed
@@ -71,12 +71,12 @@ public sealed record DomainFinetuneConfig(
                                         $"(got r = {r}, lora_alpha = {lora_alpha}, lora_dropout = {lora_dropout}, target_modules = \"{target_modules}\")", nameof(method));
         if (method == FinetuneMethod.Base)
         {
-            if (steps != 0 || learning_rate != 0)
-                throw new ArgumentException($"method Base trains nothing: steps and learning_rate must be 0 (got {steps} and {learning_rate})", nameof(steps));
+            if (max_steps != 0 || learning_rate != 0)
+                throw new ArgumentException($"method Base trains nothing: max_steps and learning_rate must be 0 (got {max_steps} and {learning_rate})", nameof(max_steps));
         }
         else
         {
-            if (steps < 1) throw new ArgumentException($"steps must be at least 1, got {steps}", nameof(steps));
+            if (max_steps < 1) throw new ArgumentException($"max_steps must be at least 1, got {max_steps}", nameof(max_steps));
             if (!(learning_rate > 0)) throw new ArgumentException($"learning_rate must be positive, got {learning_rate}", nameof(learning_rate));
             if (optim is not ("lion" or "adamw")) throw new ArgumentException($"optim must be \"lion\" or \"adamw\", got \"{optim}\"", nameof(optim));
             if (!(max_grad_norm >= 0)) throw new ArgumentException($"max_grad_norm must be 0 (no clipping) or positive, got {max_grad_norm}", nameof(max_grad_norm));
@@ -128,7 +128,7 @@ public sealed class DomainFinetune : ISweepTask<DomainFinetuneConfig>
         using Optimizer optimizer = c.optim == "lion"
             ? new Lion(trainable, lr: c.learning_rate, weight_decay: c.weight_decay, beta1: c.beta1, beta2: c.beta2)
             : new AdamW(trainable, lr: c.learning_rate, weight_decay: c.weight_decay, beta1: c.beta1, beta2: c.beta2);
-        var options = new TrainerOptions { MaxSteps = c.steps, ClipGradNorm = c.max_grad_norm, LogEvery = Math.Max(1, (int)(c.steps / 20)), ProgressLabel = null };
+        var options = new TrainerOptions { MaxSteps = c.max_steps, ClipGradNorm = c.max_grad_norm, LogEvery = Math.Max(1, (int)(c.max_steps / 20)), ProgressLabel = null };
         var result = Trainer.Run(model, optimizer, Schedule(c), Batches(c, model, data, seed), options);
         var metrics = Evaluate(model, c, data);
         metrics["trainable_params"] = trainable.Sum(p => p.numel());
@@ -140,10 +140,10 @@ public sealed class DomainFinetune : ISweepTask<DomainFinetuneConfig>
     /// cooldown to 0 over the last cooldown_ratio of the run.</summary>
     public static Schedule Schedule(DomainFinetuneConfig c)
     {
-        if (c.domain == FinetuneDomain.Math) return Schedules.Cosine(c.steps, c.warmup_ratio, c.min_lr_ratio);
-        long warmup = Schedules.WarmupSteps(c.steps, c.warmup_ratio);
-        return Schedules.InverseSqrt(warmup, timescale: Math.Max(1, warmup), cooldown_steps: (long)Math.Ceiling(c.cooldown_ratio * c.steps),
-                                     total_steps: c.steps, alpha_f_decay: c.alpha_f_decay, alpha_f_cooldown: 0);
+        if (c.domain == FinetuneDomain.Math) return Schedules.Cosine(c.max_steps, c.warmup_ratio, c.min_lr_ratio);
+        long warmup = Schedules.WarmupSteps(c.max_steps, c.warmup_ratio);
+        return Schedules.InverseSqrt(warmup, timescale: Math.Max(1, warmup), cooldown_steps: (long)Math.Ceiling(c.cooldown_ratio * c.max_steps),
+                                     total_steps: c.max_steps, alpha_f_decay: c.alpha_f_decay, alpha_f_cooldown: 0);
     }
 
     // Code: random windows of the training files. Math: epoch after epoch, each a fresh shuffle of the training problems.

@@ -13,12 +13,12 @@ using F = TorchSharp.torch.nn.functional;
 namespace LoraLab.Experiments;
 
 /// <summary>Everything a toy run depends on (notebook 01): its JSON is hashed, so equal configs are the same run in the store.</summary>
-public sealed record ToyConfig(int n, LoraInit init, double learning_rate, int steps, int r, double lora_alpha,
+public sealed record ToyConfig(int n, LoraInit init, double learning_rate, int max_steps, int r, double lora_alpha,
                                int n_train, int n_test, int planted_rank, double delta_scale, int d = 5, int log_every = 5)
 {
     /// <summary>What runs must share to train as one ensemble: the tensors' shapes and the loop's length. The rest (init,
     /// learning rate, alpha, the planted change) may differ from member to member. Not part of the config's JSON.</summary>
-    [JsonIgnore] public string Shape => $"n={n} r={r} d={d} train={n_train} test={n_test} steps={steps} log={log_every}";
+    [JsonIgnore] public string Shape => $"n={n} r={r} d={d} train={n_train} test={n_test} steps={max_steps} log={log_every}";
 }
 
 /// <summary>
@@ -70,7 +70,7 @@ public sealed class ToyLora : ISweepTask<ToyConfig>
         var (z, wz, y) = (member.z_train.chunk(blocks), member.wz_train.chunk(blocks), member.y_train.chunk(blocks));
         var result = Trainer.Run(member.model, optimizer, Schedules.Constant(),
             (_, block) => new MicroBatchLoss(F.mse_loss(member.Predict(z[block], wz[block]), y[block]), c.n_train / blocks),
-            new TrainerOptions { MaxSteps = c.steps, LogEvery = c.log_every, ProgressLabel = null, GradientAccumulation = blocks },
+            new TrainerOptions { MaxSteps = c.max_steps, LogEvery = c.log_every, ProgressLabel = null, GradientAccumulation = blocks },
             evaluate: () => F.mse_loss(member.Predict(member.z_test, member.wz_test), member.y_test).ToDouble(),
             onStep: (_, metrics) =>
             {
@@ -102,7 +102,7 @@ public sealed class ToyLora : ISweepTask<ToyConfig>
         if (runs.Count == 0) return Array.Empty<RunOutcome>();
         var shape = runs[0].config.Shape;
         if (runs.Any(x => x.config.Shape != shape))
-            throw new ArgumentException("an ensemble's runs must share n, r, d, n_train, n_test, steps and log_every", nameof(runs));
+            throw new ArgumentException("an ensemble's runs must share n, r, d, n_train, n_test, max_steps and log_every", nameof(runs));
         device ??= DefaultDevice;
         var c0 = runs[0].config;
         int E = runs.Count;
@@ -135,7 +135,7 @@ public sealed class ToyLora : ISweepTask<ToyConfig>
         using var optimizer = new AdamW(new[] { group });
         var results = EnsembleTrainer.Run(null, optimizer, E, Schedules.Constant(),
             _ => MeanSquaredError(z_train, wz_train, y_train),
-            new TrainerOptions { MaxSteps = c0.steps, LogEvery = c0.log_every, ProgressLabel = null },
+            new TrainerOptions { MaxSteps = c0.max_steps, LogEvery = c0.log_every, ProgressLabel = null },
             evaluate: () => MeanSquaredError(z_test, wz_test, y_test).to(ScalarType.Float64).cpu().data<double>().ToArray(),
             onStep: (_, metrics) =>
             {

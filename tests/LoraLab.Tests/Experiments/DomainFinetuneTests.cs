@@ -16,7 +16,7 @@ public class DomainFinetuneTests
     private static DomainFinetuneConfig Recipe(string base_model = "") => new(
         domain: FinetuneDomain.Math, method: FinetuneMethod.Lora, r: 2, lora_alpha: 4, lora_dropout: 0.05, target_modules: "q_proj,v_proj,down_proj",
         optim: "lion", learning_rate: 3e-3, beta1: 0.9, beta2: 0.95, weight_decay: 0, max_grad_norm: 1,
-        steps: 3, batch_size: 4, warmup_ratio: 0.1, cooldown_ratio: 0, alpha_f_decay: 0, min_lr_ratio: 0.01,
+        max_steps: 3, batch_size: 4, warmup_ratio: 0.1, cooldown_ratio: 0, alpha_f_decay: 0, min_lr_ratio: 0.01,
         base_model: base_model, base_profile: "tiny", eval_windows: 2, math_train: 8, math_eval: 4, exact_match_problems: 0);
 
     private static DomainFinetuneConfig Full(DomainFinetuneConfig c) => c with { method = FinetuneMethod.Full, r = 0, lora_alpha = 0, lora_dropout = 0, target_modules = "" };
@@ -30,13 +30,13 @@ public class DomainFinetuneTests
         WithFixtures(() =>
         {
             var recipe = Recipe(DomainFinetune.BaseModel("tiny").Report.Key);
-            var code = recipe with { domain = FinetuneDomain.Code, steps = 4, warmup_ratio = 0.25, cooldown_ratio = 0.2, alpha_f_decay = 1, min_lr_ratio = 0 };
+            var code = recipe with { domain = FinetuneDomain.Code, max_steps = 4, warmup_ratio = 0.25, cooldown_ratio = 0.2, alpha_f_decay = 1, min_lr_ratio = 0 };
             var runs = new Dictionary<string, DomainFinetuneConfig>
             {
                 ["math lora, exact match"] = recipe with { exact_match_problems = 2 },
                 ["math full"] = Full(recipe),
                 ["code lora"] = code,
-                ["code base"] = Full(code) with { method = FinetuneMethod.Base, steps = 0, learning_rate = 0 },
+                ["code base"] = Full(code) with { method = FinetuneMethod.Base, max_steps = 0, learning_rate = 0 },
             };
             var outcomes = runs.ToDictionary(kv => kv.Key, kv => DomainFinetune.Train(kv.Value, seed: 0, context: null));
 
@@ -101,9 +101,9 @@ public class DomainFinetuneTests
     [InlineData("full with a rank", "method")]
     [InlineData("LoRA of rank 0", "r")]
     [InlineData("LoRA without targets", "target_modules")]
-    [InlineData("base that trains", "steps")]
+    [InlineData("base that trains", "max_steps")]
     [InlineData("unknown optimizer", "optim")]
-    [InlineData("no steps", "steps")]
+    [InlineData("no steps", "max_steps")]
     [InlineData("no base profile", "base_profile")]
     public void An_invalid_config_is_refused_with_an_ArgumentException_naming_the_field_before_anything_loads(string what, string field)
     {
@@ -115,7 +115,7 @@ public class DomainFinetuneTests
             "LoRA without targets" => c with { target_modules = "" },
             "base that trains" => Full(c) with { method = FinetuneMethod.Base },
             "unknown optimizer" => c with { optim = "sgd" },
-            "no steps" => c with { steps = 0 },
+            "no steps" => c with { max_steps = 0 },
             _ => c with { base_profile = "" },
         };
         var e = Assert.ThrowsAny<ArgumentException>(() => DomainFinetune.Train(bad, 0, null));

@@ -9,7 +9,7 @@ namespace LoraLab.Tests.Experiments;
 public class ToyLoraTests
 {
     private static ToyConfig Config(LoraInit init, double lr, int n = 16) =>
-        new(n, init, lr, steps: 40, r: 2, lora_alpha: 2, n_train: 64, n_test: 16, planted_rank: 1, delta_scale: 0.5, log_every: 5);
+        new(n, init, lr, max_steps: 40, r: 2, lora_alpha: 2, n_train: 64, n_test: 16, planted_rank: 1, delta_scale: 0.5, log_every: 5);
 
     private static readonly (ToyConfig config, int seed)[] Members =
     {
@@ -40,7 +40,7 @@ public class ToyLoraTests
         Assert.Equal(4, ToyLora.RowBlocks(1000, 1024));
         Assert.Equal(0, 1000 % ToyLora.RowBlocks(1000, 4096));
         // 64 rows of width 8192: two blocks of 32, against one full batch.
-        var wide = new ToyConfig(8192, LoraInit.InitA_Gaussian, 3e-3, steps: 10, r: 2, lora_alpha: 2, n_train: 64, n_test: 16,
+        var wide = new ToyConfig(8192, LoraInit.InitA_Gaussian, 3e-3, max_steps: 10, r: 2, lora_alpha: 2, n_train: 64, n_test: 16,
                                  planted_rank: 1, delta_scale: 0.5, log_every: 5);
         Assert.Equal(2, ToyLora.RowBlocks(wide.n_train, wide.n));
         var blocked = ToyLora.Train(wide, 0, null, TorchSharp.torch.CPU);
@@ -84,7 +84,7 @@ public class ToyLoraTests
         var without = ToyLora.TrainEnsemble(calm.Select(m => (m.config, m.seed, (RunContext?)null)).ToList());
         var with = ToyLora.TrainEnsemble(new[] { calm[0], wild, calm[1] }.Select(m => (m.config, m.seed, (RunContext?)null)).ToList());
         Assert.Equal(RunStatus.Diverged, with[1].Status);
-        Assert.True(with[1].FinalMetrics["steps"] < wild.config.steps, "the diverged member stops at its divergence");
+        Assert.True(with[1].FinalMetrics["steps"] < wild.config.max_steps, "the diverged member stops at its divergence");
         Assert.Equal(RunStatus.Done, with[0].Status);
         Assert.Equal(RunStatus.Done, with[2].Status);
         foreach (var metric in new[] { "train_loss", "eval_loss" })
