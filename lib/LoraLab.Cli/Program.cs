@@ -18,9 +18,11 @@ const string Usage = """
     exits 2 before anything runs. lab with no command, -h or --help prints this and exits 0.
     """;
 
-// The sweeps a notebook runs may start worker processes of this same command (lab sweep-worker): say where it is.
+// The sweeps a notebook runs may start worker processes of this same command (lab sweep-worker): say where it is. A
+// self-contained build (the GPU machine's, which has no dotnet) runs as its own executable; otherwise `dotnet lab.dll`.
 if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(LoraLab.Data.Sweeps.SweepWorkers.LabVariable)))
-    Environment.SetEnvironmentVariable(LoraLab.Data.Sweeps.SweepWorkers.LabVariable, typeof(PretrainCommand).Assembly.Location);
+    Environment.SetEnvironmentVariable(LoraLab.Data.Sweeps.SweepWorkers.LabVariable,
+        Path.GetFileNameWithoutExtension(Environment.ProcessPath) is "dotnet" or null ? typeof(PretrainCommand).Assembly.Location : Environment.ProcessPath);
 
 try { return await Dispatch(args); }
 catch (TypeInitializationException e) when (e.InnerException is LoraLab.TorchRuntimeException)

@@ -30,6 +30,8 @@ foreach (var name in names)
     var assembly = Assembly.Load(name);
     foreach (var type in assembly.GetTypes().Where(t => t.IsClass && t.IsPublic && !t.IsAbstract).OrderBy(t => t.FullName))
     {
+        // xunit's class fixtures (IClassFixture<T>): made when the class's first test runs, shared by its tests, disposed after.
+        using var fixtures = new ClassFixtures(type);
         foreach (var method in type.GetMethods().Where(m => m.GetCustomAttribute<FactAttribute>() is not null).OrderBy(m => m.Name))
         {
             string id = $"{type.Name}.{method.Name}";
@@ -47,7 +49,7 @@ foreach (var name in names)
                 var clock = Stopwatch.StartNew();
                 try
                 {
-                    object? instance = method.IsStatic ? null : NewInstance(type, label);
+                    object? instance = method.IsStatic ? null : NewInstance(type, label, fixtures);
                     var result = method.Invoke(instance, arguments);
                     if (result is Task task) task.GetAwaiter().GetResult();
                     (instance as IDisposable)?.Dispose();
@@ -75,12 +77,33 @@ static IEnumerable<object?[]> Cases(MethodInfo method)
     return rows.Count > 0 ? rows : new List<object?[]> { Array.Empty<object?>() };
 }
 
-// A fresh instance of a test class: its parameterless constructor, or one that takes an ITestOutputHelper.
-static object NewInstance(Type type, string test)
+// A fresh instance of a test class: a constructor whose parameters are all an ITestOutputHelper or a class fixture.
+static object NewInstance(Type type, string test, ClassFixtures fixtures)
 {
-    if (type.GetConstructor(Type.EmptyTypes) is { } plain) return plain.Invoke(null);
-    if (type.GetConstructor(new[] { typeof(ITestOutputHelper) }) is { } withOutput) return withOutput.Invoke(new object[] { new ConsoleOutput(test) });
-    throw new InvalidOperationException($"{type.Name} has no constructor this runner can call (none, or one ITestOutputHelper)");
+    foreach (var constructor in type.GetConstructors().OrderBy(c => c.GetParameters().Length))
+    {
+        var parameters = constructor.GetParameters();
+        if (!parameters.All(p => p.ParameterType == typeof(ITestOutputHelper) || fixtures.Has(p.ParameterType))) continue;
+        return constructor.Invoke(parameters.Select(p => p.ParameterType == typeof(ITestOutputHelper) ? new ConsoleOutput(test) : fixtures.Get(p.ParameterType)).ToArray());
+    }
+    throw new InvalidOperationException($"{type.Name} has no constructor this runner can call (parameters other than ITestOutputHelper and its class fixtures)");
+}
+
+// The fixtures a test class declares with IClassFixture<T>: each made once, on first use, and disposed with the class.
+sealed class ClassFixtures(Type testClass) : IDisposable
+{
+    private readonly HashSet<Type> declared = testClass.GetInterfaces()
+        .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IClassFixture<>)).Select(i => i.GetGenericArguments()[0]).ToHashSet();
+    private readonly Dictionary<Type, object> made = new();
+
+    public bool Has(Type type) => declared.Contains(type);
+
+    public object Get(Type type) => made.TryGetValue(type, out var fixture) ? fixture : made[type] = Activator.CreateInstance(type)!;
+
+    public void Dispose()
+    {
+        foreach (var fixture in made.Values) (fixture as IDisposable)?.Dispose();
+    }
 }
 
 // ITestOutputHelper for the runner: each line goes to the console, after the test's name.

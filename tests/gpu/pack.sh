@@ -18,6 +18,9 @@ rm -rf .gpu && mkdir -p .gpu/app
 publish() { dotnet publish "$1" -c Release -r linux-x64 --self-contained -o .gpu/app -v quiet -clp:ErrorsOnly -p:UseAppHost=true -p:TorchSharpBackend=none; }
 publish tests/LoraLab.DeviceRunner
 publish lib/LoraLab.Cli
+# The notebooks' display library: no project the two above reference uses it, but every notebook does.
+dotnet build lib/LoraLab.Display/LoraLab.Display.csproj -c Release -v quiet -clp:ErrorsOnly
+cp lib/LoraLab.Display/bin/Release/net10.0/LoraLab.Display.dll .gpu/app/
 cp tests/LoraLab.Benchmarks/reference.py tests/gpu/peft_bench.py .gpu/app/
 rm -f .gpu/app/*.pdb
 if ls .gpu/app/libtorch*.so >/dev/null 2>&1; then echo "pack: a libtorch was published into .gpu/app (TorchSharpBackend=none should leave it out)" >&2; exit 1; fi

@@ -47,6 +47,8 @@ export LORALAB_DATA_ROOT="$work/node_modules"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 # The library that `build` chose (a link to the prebuilt or the built one); later stages and the notebooks' kernels load it.
 export LORALAB_LIBTORCHSHARP="$work/libLibTorchSharp.so"
+# Sweeps start their worker processes with the packed, self-contained lab (there is no dotnet here).
+export LORALAB_LAB="$work/app/lab"
 
 if [ -z "${LORALAB_PEAK_TFLOPS:-}" ] && command -v nvidia-smi >/dev/null; then
   case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" in

@@ -70,7 +70,7 @@ public static class SweepWorkers
         if (string.IsNullOrWhiteSpace(lab))
         {
             try { lab = Path.Combine(DataRoot.RepositoryRoot(), "lib", "LoraLab.Cli", "bin", "Release", "net10.0", "lab.dll"); }
-            catch (InvalidOperationException) { return null; }
+            catch (Exception e) when (e is InvalidOperationException or DirectoryNotFoundException) { return null; }
         }
         if (!File.Exists(lab)) return null;
         return lab.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? ("dotnet", lab) : (lab, null);

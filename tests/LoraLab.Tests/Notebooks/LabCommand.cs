@@ -10,10 +10,13 @@ internal static class LabCommand
     public static (int exitCode, string output) Run(params string[] arguments)
     {
         string root = DataRoot.RepositoryRoot();
-        string cli = Path.Combine(root, "lib", "LoraLab.Cli", "bin", "Release", "net10.0", "lab.dll");
+        // LORALAB_LAB (as for sweep workers) names another lab: the GPU machine's packed, self-contained executable.
+        string cli = Environment.GetEnvironmentVariable("LORALAB_LAB") is { Length: > 0 } lab ? lab
+                   : Path.Combine(root, "lib", "LoraLab.Cli", "bin", "Release", "net10.0", "lab.dll");
         Assert.True(File.Exists(cli), $"{cli} is missing: run ./lab build first");
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(cli);
+        bool dll = cli.EndsWith(".dll", StringComparison.OrdinalIgnoreCase);
+        var start = new ProcessStartInfo(dll ? "dotnet" : cli) { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (dll) start.ArgumentList.Add(cli);
         foreach (string argument in arguments) start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
