@@ -39,6 +39,17 @@ public sealed record UpdateSpectraConfig(
     double learning_rate, long max_steps, long[] checkpoint_steps, long warmup_steps, double max_grad_norm,
     int batch_size, int max_length, int max_train, int max_eval, string base_model, string base_profile)
 {
+    // What a notebook shows when it displays a config: the fields, the checkpoint lengths as a list (a record would print
+    // the array's type), and not the derived MetricName.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append(FormattableString.Invariant($"task = {task}, method = {method}, r = {r}, lora_alpha = {lora_alpha}, target_modules = \"{target_modules}\", "));
+        builder.Append(FormattableString.Invariant($"learning_rate = {learning_rate}, max_steps = {max_steps}, checkpoint_steps = [{string.Join(", ", checkpoint_steps ?? [])}], "));
+        builder.Append(FormattableString.Invariant($"warmup_steps = {warmup_steps}, max_grad_norm = {max_grad_norm}, batch_size = {batch_size}, max_length = {max_length}, "));
+        builder.Append(FormattableString.Invariant($"max_train = {max_train}, max_eval = {max_eval}, base_model = {base_model}, base_profile = {base_profile}"));
+        return true;
+    }
+
     /// <summary>The metric of the task: "heldout_loss" (code) or "test_accuracy" (spam).</summary>
     [JsonIgnore] public string MetricName => task == SpectraTask.Spam ? "test_accuracy" : "heldout_loss";
 

@@ -92,6 +92,9 @@ public class UpdateSpectraTests
         Assert.DoesNotContain("MetricName", json);
         Assert.Equal(json, CanonicalJson.Serialize(CanonicalJson.Deserialize<UpdateSpectraConfig>(json)));
         Assert.NotEqual(json, CanonicalJson.Serialize(c with { max_steps = 4 }));
+        // Displayed in a notebook: the checkpoint lengths as a list, not the array's type; no derived property.
+        Assert.Contains("checkpoint_steps = [2, 4]", c.ToString());
+        Assert.DoesNotContain("MetricName", c.ToString());
     }
 
     [Theory]
