@@ -39,3 +39,13 @@ public sealed record SweepParallelism(int EnsembleSize = 0, int Workers = 0)
         return Math.Clamp((runs + count - 1) / count, 1, largest);
     }
 }
+
+/// <summary>A task whose runs always train one at a time (the config itself is the ensemble key, an ensemble holds one
+/// run): it implements <see cref="ISweepTask{TConfig}.Train"/> alone. <typeparamref name="TSelf"/> is the task itself.</summary>
+public interface ISoloSweepTask<TSelf, TConfig> : ISweepTask<TConfig> where TSelf : ISoloSweepTask<TSelf, TConfig>
+{
+    static string ISweepTask<TConfig>.EnsembleKey(TConfig config) => CanonicalJson.Serialize(config);
+    static int ISweepTask<TConfig>.MaxEnsembleSize(TConfig config) => 1;
+    static IReadOnlyList<RunOutcome> ISweepTask<TConfig>.TrainEnsemble(IReadOnlyList<(TConfig config, int seed, RunContext context)> runs) =>
+        runs.Select(x => TSelf.Train(x.config, x.seed, x.context)).ToList();
+}

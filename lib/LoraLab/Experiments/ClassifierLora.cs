@@ -294,11 +294,7 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
 
     private static (PretrainedBase baseModel, ClassificationData data, int[] verbalizer) Load(ClassifierLoraConfig c)
     {
-        var baseModel = BaseModel(c.base_profile);
-        if (baseModel.Report.Key != c.base_model)
-            throw new InvalidOperationException($"the config's base model is '{c.base_profile}' with cache key {c.base_model}, but the cached " +
-                                                $"'{c.base_profile}' base here has key {baseModel.Report.Key} (in {baseModel.Directory}): the profile, " +
-                                                "its corpora or the cache changed since the sweep's configs were made");
+        var baseModel = TaskBases.BaseModel(c.base_profile, c.base_model);     // refuses a base that is not the config's
         var (data, verbalizer) = TaskData(c.base_profile, c.task, c.max_length, c.max_train, c.max_eval);
         return (baseModel, data, verbalizer);
     }

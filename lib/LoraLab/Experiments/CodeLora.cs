@@ -43,25 +43,18 @@ public sealed record CodeLoraConfig(string base_profile, string base_model, Lora
 /// step (recorded by the layers' hook), and at the end test_loss on the test files. The base and the code split load
 /// once per process (<see cref="TaskBases"/>).
 /// </summary>
-public sealed class CodeLora : ISweepTask<CodeLoraConfig>
+public sealed class CodeLora : ISoloSweepTask<CodeLora, CodeLoraConfig>
 {
     private CodeLora() { }
 
     // Every run trains alone: on the CPU an ensemble of language-model runs is slower than one at a time (docs/data.md).
-    static string ISweepTask<CodeLoraConfig>.EnsembleKey(CodeLoraConfig c) => CanonicalJson.Serialize(c);
-    static int ISweepTask<CodeLoraConfig>.MaxEnsembleSize(CodeLoraConfig c) => 1;
     static RunOutcome ISweepTask<CodeLoraConfig>.Train(CodeLoraConfig c, int seed, RunContext context) => Train(c, seed, context);
-    static IReadOnlyList<RunOutcome> ISweepTask<CodeLoraConfig>.TrainEnsemble(IReadOnlyList<(CodeLoraConfig config, int seed, RunContext context)> runs) =>
-        runs.Select(x => Train(x.config, x.seed, x.context)).ToList();
 
     /// <summary>One run, recorded in <paramref name="context"/> when given.</summary>
     public static RunOutcome Train(CodeLoraConfig c, int seed, RunContext? context)
     {
         c.Validate();
-        var baseModel = TaskBases.BaseModel(c.base_profile);
-        if (baseModel.Report.Key != c.base_model)
-            throw new InvalidOperationException($"the config's base model is '{c.base_profile}' with cache key {c.base_model}, but the cached '{c.base_profile}' " +
-                                                $"base here has key {baseModel.Report.Key} (in {baseModel.Directory}): the profile, its corpora or the cache changed since the configs were made");
+        var baseModel = TaskBases.BaseModel(c.base_profile, c.base_model);
         var code = TaskBases.Code(c.base_profile);
         var device = baseModel.Model.device();
         using var model = new LlamaForCausalLM(baseModel.Model.config, device: device);   // a fresh copy: LoRA changes the model

@@ -99,7 +99,7 @@ public sealed record DomainFinetuneConfig(
 /// ("exact_match", "exact_match_correct", "parsed") when the config asks for it. <see cref="Train"/> is the notebook's
 /// former TrainOne, unchanged in behaviour. The base model and the encoded domains are loaded once per process.
 /// </summary>
-public sealed class DomainFinetune : ISweepTask<DomainFinetuneConfig>
+public sealed class DomainFinetune : ISoloSweepTask<DomainFinetune, DomainFinetuneConfig>
 {
     private DomainFinetune() { }
 
@@ -108,11 +108,7 @@ public sealed class DomainFinetune : ISweepTask<DomainFinetuneConfig>
 
     // Ensembles of language-model runs for notebook 03 (LoraEnsemble, as notebook 02's ClassifierLora) are later work:
     // for now every run trains alone, so the key is the run's own config and an ensemble holds one run.
-    static string ISweepTask<DomainFinetuneConfig>.EnsembleKey(DomainFinetuneConfig c) => CanonicalJson.Serialize(c);
-    static int ISweepTask<DomainFinetuneConfig>.MaxEnsembleSize(DomainFinetuneConfig c) => 1;
     static RunOutcome ISweepTask<DomainFinetuneConfig>.Train(DomainFinetuneConfig c, int seed, RunContext context) => Train(c, seed, context);
-    static IReadOnlyList<RunOutcome> ISweepTask<DomainFinetuneConfig>.TrainEnsemble(IReadOnlyList<(DomainFinetuneConfig config, int seed, RunContext context)> runs) =>
-        runs.Select(x => Train(x.config, x.seed, x.context)).ToList();
 
     /// <summary>One run, recorded in <paramref name="context"/> when given (its series: train_loss, lr, ...).</summary>
     public static RunOutcome Train(DomainFinetuneConfig c, int seed, RunContext? context)
@@ -208,12 +204,8 @@ public sealed class DomainFinetune : ISweepTask<DomainFinetuneConfig>
     /// base of the config's profile is not the one its key names.</summary>
     public static DomainFinetuneData Data(DomainFinetuneConfig c)
     {
-        var data = Data(c.base_profile, c.math_train, c.math_eval);
-        if (data.Base.Report.Key != c.base_model)
-            throw new InvalidOperationException($"the config's base model is '{c.base_profile}' with cache key {c.base_model}, but the cached " +
-                                                $"'{c.base_profile}' base here has key {data.Base.Report.Key} (in {data.Base.Directory}): the profile, " +
-                                                "its corpora or the cache changed since the sweep's configs were made");
-        return data;
+        TaskBases.BaseModel(c.base_profile, c.base_model);     // refuses a base that is not the config's
+        return Data(c.base_profile, c.math_train, c.math_eval);
     }
 
     /// <summary>The base of a profile and the domains encoded with its tokenizer (math_train / math_eval problems per

@@ -88,7 +88,7 @@ public sealed record LinearizedLoraConfig(
 /// optimum), and, on real features, the linearized classifier's test accuracy. The problems are built once per
 /// process: the synthetic ones from their seed, the real ones from the base classifier's per-example Jacobians.
 /// </summary>
-public sealed class LinearizedLora : ISweepTask<LinearizedLoraConfig>
+public sealed class LinearizedLora : ISoloSweepTask<LinearizedLora, LinearizedLoraConfig>
 {
     private LinearizedLora() { }
 
@@ -97,11 +97,7 @@ public sealed class LinearizedLora : ISweepTask<LinearizedLoraConfig>
 
     // Each run is a float64 loop over [N·K, m·n] products: nothing to share between runs but the problem, which each
     // process caches. Every run trains alone.
-    static string ISweepTask<LinearizedLoraConfig>.EnsembleKey(LinearizedLoraConfig c) => CanonicalJson.Serialize(c);
-    static int ISweepTask<LinearizedLoraConfig>.MaxEnsembleSize(LinearizedLoraConfig c) => 1;
     static RunOutcome ISweepTask<LinearizedLoraConfig>.Train(LinearizedLoraConfig c, int seed, RunContext context) => Train(c, seed, context);
-    static IReadOnlyList<RunOutcome> ISweepTask<LinearizedLoraConfig>.TrainEnsemble(IReadOnlyList<(LinearizedLoraConfig config, int seed, RunContext context)> runs) =>
-        runs.Select(x => Train(x.config, x.seed, x.context)).ToList();
 
     /// <summary>One run; its objective curve goes to <paramref name="context"/> when given. The seed draws LoRA's A (the
     /// convex problem is deterministic).</summary>
@@ -164,10 +160,7 @@ public sealed class LinearizedLora : ISweepTask<LinearizedLoraConfig>
     // reparametrization of δ that changes nothing once λ is relative to λ_max, and keeps the problem well scaled).
     private static (LinearizedModel, LinearizedModel?) RealProblem(LinearizedLoraConfig c)
     {
-        var baseModel = TaskBases.BaseModel(c.base_profile);
-        if (baseModel.Report.Key != c.base_model)
-            throw new InvalidOperationException($"the config's base model is '{c.base_profile}' with cache key {c.base_model}, but the cached '{c.base_profile}' " +
-                                                $"base here has key {baseModel.Report.Key} (in {baseModel.Directory}): the profile, its corpora or the cache changed since the configs were made");
+        var baseModel = TaskBases.BaseModel(c.base_profile, c.base_model);
         var (data, _) = ClassifierLora.TaskData(c.base_profile, "spam", c.max_length, c.max_train, c.max_eval);
         int lastLayer = baseModel.Profile.Model.num_hidden_layers - 1;
         using var classifier = BaseClassifier.FromBase(baseModel, 2, seed: 0);

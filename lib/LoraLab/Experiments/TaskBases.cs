@@ -40,6 +40,19 @@ public static class TaskBases
         }
     }
 
+    /// <summary>The base model of a profile, refused when its cache key is not <paramref name="expectedKey"/>: a config
+    /// names the base it was made for, and a run on another base (the profile, its corpora or the cache changed since
+    /// the configs were made) must not land in the store beside the others.</summary>
+    public static PretrainedBase BaseModel(string profile, string expectedKey)
+    {
+        var baseModel = BaseModel(profile);
+        if (baseModel.Report.Key != expectedKey)
+            throw new InvalidOperationException($"the config's base model is '{profile}' with cache key {expectedKey}, but the cached '{profile}' base " +
+                                                $"here has key {baseModel.Report.Key} (in {baseModel.Directory}): the profile, its corpora or the cache " +
+                                                "changed since the sweep's configs were made");
+        return baseModel;
+    }
+
     /// <summary>The base model of a profile (on the GPU where there is one), loaded (or built) once per process.</summary>
     public static PretrainedBase BaseModel(string profile)
     {

@@ -91,17 +91,13 @@ public sealed record UpdateSpectraConfig(
 /// "sigma_delta/{name}"); a LoRA run trains and records rank90 of each learned update (α/r) B A. Both record their
 /// metric (<see cref="UpdateSpectraConfig.MetricName"/>). The base, the code and the spam data load once per process.
 /// </summary>
-public sealed class UpdateSpectra : ISweepTask<UpdateSpectraConfig>
+public sealed class UpdateSpectra : ISoloSweepTask<UpdateSpectra, UpdateSpectraConfig>
 {
     private UpdateSpectra() { }
 
     // Full-finetuning runs share one checkpointed run, and FinetuneCheckpoints lets one process train it while the others
     // wait for it; every run trains (or analyses) alone.
-    static string ISweepTask<UpdateSpectraConfig>.EnsembleKey(UpdateSpectraConfig c) => CanonicalJson.Serialize(c);
-    static int ISweepTask<UpdateSpectraConfig>.MaxEnsembleSize(UpdateSpectraConfig c) => 1;
     static RunOutcome ISweepTask<UpdateSpectraConfig>.Train(UpdateSpectraConfig c, int seed, RunContext context) => Train(c, seed, context);
-    static IReadOnlyList<RunOutcome> ISweepTask<UpdateSpectraConfig>.TrainEnsemble(IReadOnlyList<(UpdateSpectraConfig config, int seed, RunContext context)> runs) =>
-        runs.Select(x => Train(x.config, x.seed, x.context)).ToList();
 
     /// <summary>One run, recorded in <paramref name="context"/> when given.</summary>
     public static RunOutcome Train(UpdateSpectraConfig c, int seed, RunContext? context)
@@ -182,10 +178,7 @@ public sealed class UpdateSpectra : ISweepTask<UpdateSpectraConfig>
     /// config's profile is not the one its key names.</summary>
     public static UpdateSpectraData Data(UpdateSpectraConfig c)
     {
-        var baseModel = TaskBases.BaseModel(c.base_profile);
-        if (baseModel.Report.Key != c.base_model)
-            throw new InvalidOperationException($"the config's base model is '{c.base_profile}' with cache key {c.base_model}, but the cached '{c.base_profile}' " +
-                                                $"base here has key {baseModel.Report.Key} (in {baseModel.Directory}): the profile, its corpora or the cache changed since the configs were made");
+        TaskBases.BaseModel(c.base_profile, c.base_model);     // refuses a base that is not the config's
         return Data(c.base_profile, c.max_length, c.max_train, c.max_eval);
     }
 
