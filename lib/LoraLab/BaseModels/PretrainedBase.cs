@@ -3,6 +3,7 @@ using LoraLab.Checkpoints;
 using LoraLab.Data;
 using LoraLab.Data.Tokenization;
 using LoraLab.Models;
+using LoraLab.Modules;
 using LoraLab.Optim;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -37,6 +38,18 @@ public sealed class PretrainedBase : IDisposable
     public BpeTokenizer Tokenizer => Data.Tokenizer;
     public LlamaForCausalLM Model { get; }
     public BaseModelReport Report { get; }
+
+    /// <summary>A fresh copy of the base language model, in its dtype and on its device, for a run to change (LoRA or
+    /// finetuning must never touch the shared base); <paramref name="maxPositions"/> widens its context (rotary positions
+    /// have no learned table, so the weights are the same).</summary>
+    public LlamaForCausalLM FreshCopy(int? maxPositions = null)
+    {
+        var weights = Model.parameters().First();
+        var config = maxPositions is { } positions ? Model.config with { max_position_embeddings = positions } : Model.config;
+        var copy = new LlamaForCausalLM(config, weights.dtype, weights.device);
+        copy.load_state_dict_checked(Model.state_dict());
+        return copy;
+    }
     /// <summary>The cache folder: config.json + model.safetensors (Hugging Face layout), tokenizer.json, report.json.</summary>
     public string Directory { get; }
 

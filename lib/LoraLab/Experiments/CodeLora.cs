@@ -57,8 +57,7 @@ public sealed class CodeLora : ISoloSweepTask<CodeLora, CodeLoraConfig>
         var baseModel = TaskBases.BaseModel(c.base_profile, c.base_model);
         var code = TaskBases.Code(c.base_profile);
         var device = baseModel.Model.device();
-        using var model = new LlamaForCausalLM(baseModel.Model.config, device: device);   // a fresh copy: LoRA changes the model
-        model.load_state_dict_checked(baseModel.Model.state_dict());
+        using var model = baseModel.FreshCopy();     // LoRA changes the model: never the shared base
         torch.manual_seed(seed);
         LoraAdapters.Apply(model, new LoraConfig(r: c.r, lora_alpha: c.lora_alpha, target_modules: c.target_modules, init: c.init));
         LoraAdapters.RecordNorms(model);

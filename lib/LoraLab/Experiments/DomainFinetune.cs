@@ -271,11 +271,5 @@ public sealed class DomainFinetuneData
     public IReadOnlySet<int> NewlineTokens { get; }
 
     /// <summary>A fresh copy of the base with its context widened to <see cref="Positions"/>, on the base's device.</summary>
-    public LlamaForCausalLM FreshBase()
-    {
-        var weights = Base.Model.parameters().First();
-        var model = new LlamaForCausalLM(Base.Model.config with { max_position_embeddings = Positions }, weights.dtype, weights.device);
-        model.load_state_dict_checked(Base.Model.state_dict());
-        return model;
-    }
+    public LlamaForCausalLM FreshBase() => Base.FreshCopy(Positions);
 }

@@ -219,16 +219,13 @@ public sealed class UpdateSpectraData
     public IReadOnlyList<string> Projections { get; }
     public Device Device => Base.Model.device();
 
-    /// <summary>A fresh model of a run: a copy of the base language model (code), or the base classifier with a fresh head
+    /// <summary>A fresh model of a run: a copy of the base language model (code, in the base's dtype), or the base classifier with a fresh head
     /// drawn from the seed (spam). The global generator is seeded first, so what draws next (LoRA's A) depends on the seed
     /// alone, not on what ran before in this process.</summary>
     public nn.Module NewModel(SpectraTask task, int seed)
     {
         torch.manual_seed(seed);
-        if (task == SpectraTask.Spam) return BaseClassifier.FromBase(Base, 2, seed);
-        var model = new LlamaForCausalLM(Base.Model.config, device: Device);
-        model.load_state_dict_checked(Base.Model.state_dict());
-        return model;
+        return task == SpectraTask.Spam ? BaseClassifier.FromBase(Base, 2, seed) : Base.FreshCopy();
     }
 
     /// <summary>The loss of one random batch: next-token loss on random windows of the code, or cross-entropy on random
