@@ -7,7 +7,7 @@ namespace LoraLab.Cli;
 /// `lab results`: look into the results store from the shell.
 ///   lab results list  [DB] [--experiment NAME]                          one line per run
 ///   lab results csv   [DB] [--experiment NAME] [--metrics] [--out FILE]
-///   lab results merge SHARD.db... [--db PATH]                           fold shard databases into one
+///   lab results merge SHARD.db|FOLDER... [--db PATH] [--not-in DB|FOLDER]...  fold shard databases into one
 /// list and csv only read: a database they are given must exist and be a results database (they never create one).
 /// </summary>
 public static class ResultsCommand
@@ -15,16 +15,18 @@ public static class ResultsCommand
     public const string Usage = """
         usage: lab results list  [DB] [--experiment NAME]
                lab results csv   [DB] [--experiment NAME] [--metrics] [--out FILE]
-               lab results merge SHARD.db... [--db PATH]
+               lab results merge SHARD.db|FOLDER... [--db PATH] [--not-in DB|FOLDER]...
 
         list prints one line per run, csv writes the runs (or with --metrics every metric point) as CSV, merge copies
-        the runs of each SHARD.db into the database --db names (created when missing). DB (or --db DB) is the
-        database to read; both default to data/results.db. Relative paths are taken from the current folder, which
-        for ./lab is the repository root.
+        the runs of each SHARD.db (a FOLDER: each of its *.db files) into the database --db names (created when
+        missing). DB (or --db DB) is the database to read; both default to data/results.db. Relative paths are taken
+        from the current folder, which for ./lab is the repository root.
 
           --experiment NAME  only the runs of this experiment
           --metrics          csv: one line per (run, step, metric) instead of one per run
           --out FILE         csv: write FILE instead of standard output
+          --not-in PATH      merge: leave out the runs that PATH (a database, or a folder of them) already has, so
+                             that a new shard repeats none of the committed ones (repeatable)
 
         exit codes: 0 ok, 1 a database could not be read or written (or data/results.db does not exist yet),
                     2 bad arguments (an unknown verb or option, a missing value, a database named that does not
@@ -35,7 +37,7 @@ public static class ResultsCommand
     {
         ["list"] = ([], ["db", "experiment"]),
         ["csv"] = (["metrics"], ["db", "experiment", "out"]),
-        ["merge"] = ([], ["db"]),
+        ["merge"] = ([], ["db", "not-in"]),
     };
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
@@ -51,7 +53,7 @@ public static class ResultsCommand
             if (!Verbs.TryGetValue(verb, out var accepted))
                 throw new ArgumentException(verb.StartsWith('-') ? $"name a verb (list, csv or merge) before the options, got '{verb}'"
                                                                  : $"unknown verb '{verb}'; use list, csv or merge");
-            var options = CommandArguments.Parse(args[1..], accepted.Flags, accepted.Valued,
+            var options = CommandArguments.Parse(args[1..], accepted.Flags, accepted.Valued, repeatable: ["not-in"],
                 elsewhere: name => Verbs.Where(v => v.Value.Flags.Contains(name) || v.Value.Valued.Contains(name))
                                         .Select(v => $"'--{name}' is an option of lab results {v.Key}, not of {verb}").FirstOrDefault());
             if (options.Help)
@@ -128,20 +130,40 @@ public static class ResultsCommand
         if (Directory.Exists(target)) throw new ArgumentException($"--db {target} is a folder, not a database");
         if (File.Exists(target) && new FileInfo(target).Length > 0) RequireResultsDatabase(target, "--db");
         // Every source is checked before anything is merged: a typo in the third name must not leave two merged.
-        foreach (string source in options.Positional)
-        {
-            RequireResultsDatabase(source, "SHARD.db");
+        var sources = Existing(options.Positional, "SHARD.db");
+        var excluded = Existing(options.Values("not-in"), "--not-in");
+        foreach (string source in sources)
             if (Path.GetFullPath(source) == target) throw new ArgumentException($"{source} is the database merged into (--db): it cannot merge into itself");
-        }
+        if (excluded.Any(path => Path.GetFullPath(path) == target))
+            throw new ArgumentException($"--not-in {target} is the database merged into (--db)");
+        RunSet? leaveOut = options.Values("not-in").Count == 0 ? null : Read(excluded, RunSet.Of);
         using var store = new ResultsStore(target);
-        foreach (string source in options.Positional)
+        foreach (string source in sources)
         {
             MergeReport report;
-            try { report = store.MergeFrom(source); }
+            try { report = store.MergeFrom(source, leaveOut); }
             catch (SqliteException e) { throw new InvalidDataException($"merging {source} into {target}: {e.Message}", e); }
-            output.WriteLine($"{source}: {report.RunsCopied} runs copied, {report.RunsSkipped} already present");
+            output.WriteLine($"{source}: {report.RunsCopied} runs copied, {report.RunsSkipped} already present" +
+                             (leaveOut is null ? "" : $" (runs of {string.Join(", ", options.Values("not-in"))} left out)"));
         }
         return CommandExitCodes.Ok;
+    }
+
+    /// <summary>The results databases that paths name (a folder: its *.db files), each checked; a folder without any is refused.</summary>
+    private static IReadOnlyList<string> Existing(IReadOnlyList<string> paths, string what)
+    {
+        foreach (string path in paths)
+            if (!Directory.Exists(path)) RequireResultsDatabase(path, what);
+            else if (Directory.GetFiles(path, "*.db").Length == 0) throw new ArgumentException($"{what} {path} is a folder without results databases (*.db)");
+        var databases = ResultsStore.Databases(paths);
+        foreach (string database in databases) RequireResultsDatabase(database, what);
+        return databases;
+    }
+
+    private static T Read<T>(IReadOnlyList<string> databases, Func<IReadOnlyList<string>, T> read)
+    {
+        try { return read(databases); }
+        catch (SqliteException e) { throw new InvalidDataException($"reading {string.Join(", ", databases)}: {e.Message}", e); }
     }
 
     /// <summary>The database list or csv reads: DB or --db DB (not both), else data/results.db; it must exist.</summary>

@@ -208,6 +208,41 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void Merge_reads_a_folder_of_shards_and_not_in_leaves_out_the_runs_they_already_have()
+    {
+        // The GPU run's path: the committed shards merged into a working store, new runs trained there, then only the
+        // new runs exported as the next shard.
+        string folder = Scratch();
+        string committed = Directory.CreateDirectory(Path.Combine(folder, "paper")).FullName;
+        ResultsDatabase(committed, "shard-a", "c0ffee");
+        ResultsDatabase(committed, "shard-b", "c0ffee");
+        string work = Path.Combine(folder, "work.db");
+        var merged = Lab("results", "merge", committed, "--db", work);
+        Assert.True(merged.Code == 0, merged.ToString());
+        Assert.Contains("shard-a.db: 1 runs copied", merged.Output);
+        Assert.Contains("shard-b.db: 1 runs copied", merged.Output);
+        using (var store = new ResultsStore(work))
+        {
+            long id = store.TryStartRun("shard-a", "{\"lr\":0.02}", "beef", seed: 7) ?? throw new InvalidOperationException("run not started");
+            store.FinishRun(id, RunStatus.Done, finalMetrics: new Dictionary<string, double> { ["loss"] = 0.5 }, lastPoints: [(10, "loss", 0.5)]);
+        }
+
+        string next = Path.Combine(folder, "next.db");
+        var exported = Lab("results", "merge", work, "--db", next, "--not-in", committed);
+        Assert.True(exported.Code == 0, exported.ToString());
+        Assert.Contains("1 runs copied", exported.Output);
+        using (var shard = new ResultsStore(next))
+            Assert.Equal("beef", Assert.Single(shard.Runs()).ConfigHash);
+        // A --not-in that does not exist and a folder without databases are refused; the folder and the new shard hold all three runs.
+        AssertBadArguments(Lab("results", "merge", work, "--db", next, "--not-in", Path.Combine(folder, "nowhere")), "nowhere: there is no such file", "usage: lab results");
+        AssertBadArguments(Lab("results", "merge", Scratch(), "--db", next), "is a folder without results databases", "usage: lab results");
+        var all = Lab("results", "merge", committed, next, "--db", Path.Combine(folder, "all.db"));
+        Assert.True(all.Code == 0, all.ToString());
+        using (var everything = new ResultsStore(Path.Combine(folder, "all.db")))
+            Assert.Equal(3, everything.Runs().Count);
+    }
+
+    [Fact]
     public void An_experiment_that_matches_no_run_is_said_with_the_experiments_there_are()
     {
         string database = ResultsDatabase(Scratch(), "cli-known");

@@ -23,6 +23,8 @@ dotnet build lib/LoraLab.Display/LoraLab.Display.csproj -c Release -v quiet -clp
 cp lib/LoraLab.Display/bin/Release/net10.0/LoraLab.Display.dll .gpu/app/
 cp tests/LoraLab.Benchmarks/reference.py tests/gpu/peft_bench.py .gpu/app/
 rm -f .gpu/app/*.pdb
+# The commit the pack was built from (plus "-dirty" for uncommitted changes): it names the shards a GPU run brings back.
+echo "$(git rev-parse --short=10 HEAD)$(git diff --quiet HEAD -- lib notebooks || echo -dirty)" > .gpu/app/commit
 if ls .gpu/app/libtorch*.so >/dev/null 2>&1; then echo "pack: a libtorch was published into .gpu/app (TorchSharpBackend=none should leave it out)" >&2; exit 1; fi
 [ -f .gpu/app/libLibTorchSharp.so ] || { echo "pack: TorchSharp's libLibTorchSharp.so is missing from .gpu/app" >&2; exit 1; }
 # The publish restored the projects without TorchSharp-cpu; restore them as the repository builds them.

@@ -13,7 +13,9 @@
 #     bench             the training benchmark LoraLab vs PyTorch + PEFT (device-bench.log, bench-train.json)
 #     paper NB ...      `lab run notebooks/NB.ipynb --profile $LORALAB_PROFILE` (default paper) for each
 #                       notebook named (file name without .ipynb), each under $LORALAB_NOTEBOOK_TIMEOUT
-#                       seconds; reports, results database and logs come back in paper-results.tar.xz
+#                       seconds, on a store that starts as the committed shards of data/results/PROFILE/; the
+#                       runs they lacked come back as a new shard, PROFILE-<date>-<commit>.db, to commit there;
+#                       reports and logs in paper-results.tar.xz
 #
 # Everything that comes back is written to $OUT (the device tool's folder; else the work folder): at most 6 files.
 # Each stage's output is also printed. The exit status is the first failing stage's.
@@ -120,21 +122,41 @@ bench() {
 
 paper() {
   need_build || return 1
-  # Each notebook gets an equal share of the stage's time, less a margin to pack what came out.
-  local profile="${LORALAB_PROFILE:-paper}" each="${LORALAB_NOTEBOOK_TIMEOUT:-$(( (stage_timeout - 40) / ($# > 0 ? $# : 1) ))}" rc=0
+  # Each notebook gets an equal share of the stage's time, less a margin to export and pack what came out.
+  local profile="${LORALAB_PROFILE:-paper}" each="${LORALAB_NOTEBOOK_TIMEOUT:-$(( (stage_timeout - 60) / ($# > 0 ? $# : 1) ))}" rc=0
+  local lab="$work/app/lab" shards="$root/data/results/$profile" store="$work/$profile-store.db"
+  # The committed shards (data/results/PROFILE/*.db) merged into a working store: the notebooks train only the runs
+  # they lack, and only what is new comes back, as the next shard to commit.
+  rm -f "$store" "$store"-*
+  local committed=()
+  if ls "$shards"/*.db > /dev/null 2>&1; then
+    committed=(--not-in "$shards")
+    "$lab" results merge "$shards" --db "$store" || { echo "merging the committed shards of $shards failed"; return 1; }
+  fi
   mkdir -p "$work/reports"
   for nb in "$@"; do
     local path="notebooks/${nb%.ipynb}.ipynb"
     [ -f "$path" ] || { echo "no notebook $path"; rc=1; continue; }
     echo "== lab run $path --profile $profile (at most ${each}s)"
-    timeout --signal=INT --kill-after=20 "$each" "$work/app/lab" run "$path" --profile "$profile" --out "$work/reports" \
+    timeout --signal=INT --kill-after=20 "$each" "$lab" run "$path" --profile "$profile" --param "store_path=$store" --out "$work/reports" \
       --plotly "$work/node_modules/plotly.js-dist-min/plotly.min.js" || { echo "($path stopped with status $?)"; rc=1; }
   done
-  # Whatever finished: reports, the results database (runs are stored as they end) and the sweep logs.
+  # The runs that finished (a run is stored as it ends, so a notebook stopped by its timeout keeps its finished runs)
+  # and that no committed shard has: data/results/PROFILE/<date>-<commit>.db once committed.
+  if [ -e "$store" ]; then
+    local commit; commit="$(cat "$work/app/commit" 2> /dev/null || echo unknown)"
+    local shard="$out/$profile-$(date -u +%Y%m%d-%H%M)-$commit.db"
+    "$lab" results merge "$store" --db "$shard" "${committed[@]}" || rc=1
+    if [ -e "$shard" ] && [ -n "$("$lab" results list "$shard")" ]; then
+      echo "new shard: $(basename "$shard"), to commit as data/results/$profile/$(basename "$shard" | sed "s/^$profile-//")"
+    else
+      rm -f "$shard"; echo "no new runs: every run the notebooks asked for is in the committed shards"
+    fi
+  fi
+  # Reports and the sweep logs, to read.
   local keep=()
-  for f in reports data/results.db data/logs; do
-    case "$f" in reports) [ -d "$work/reports" ] && keep+=(-C "$work" reports) ;; *) [ -e "$f" ] && keep+=(-C "$root" "$f") ;; esac
-  done
+  [ -d "$work/reports" ] && keep+=(-C "$work" reports)
+  [ -d data/logs ] && keep+=(-C "$root" data/logs)
   [ ${#keep[@]} -gt 0 ] && tar cJf "$out/paper-results.tar.xz" "${keep[@]}" && echo "paper-results.tar.xz: $(tar tJf "$out/paper-results.tar.xz" | wc -l) files"
   return $rc
 }

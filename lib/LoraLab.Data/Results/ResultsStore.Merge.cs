@@ -14,9 +14,10 @@ public sealed partial class ResultsStore
     /// it is done/diverged and this database already has a done/diverged run for the same
     /// (experiment, config hash, seed). "running" rows are skipped: they belong to a process that is either
     /// still working or dead, and in both cases the source shard, not the merge, will settle them.
-    /// Everything happens in one transaction: a killed merge copies nothing.
+    /// Everything happens in one transaction: a killed merge copies nothing. Runs that <paramref name="leaveOut"/> names
+    /// are not copied either (and not counted): a GPU run exports only the runs that the committed shards lack.
     /// </summary>
-    public MergeReport MergeFrom(string otherDatabasePath)
+    public MergeReport MergeFrom(string otherDatabasePath, RunSet? leaveOut = null)
     {
         if (!File.Exists(otherDatabasePath))
             throw new FileNotFoundException($"Results database '{otherDatabasePath}' does not exist.", otherDatabasePath);
@@ -24,7 +25,7 @@ public sealed partial class ResultsStore
         var incomingMetrics = new Dictionary<long, List<(long Step, string Name, double Value)>>();
         using (var other = new ResultsStore(otherDatabasePath))
         {
-            incoming = other.Runs().Where(run => run.Status != RunStatus.Running).ToList();
+            incoming = other.Runs().Where(run => run.Status != RunStatus.Running && leaveOut?.Contains(run) != true).ToList();
             foreach (var run in incoming)
                 incomingMetrics[run.Id] = other.MetricSeries(run.Id)
                     .SelectMany(series => series.Value.Select(point => (point.Step, series.Key, point.Value)))
@@ -61,6 +62,18 @@ public sealed partial class ResultsStore
             transaction.Commit();
         }
         return new MergeReport(copied, skipped);
+    }
+
+    /// <summary>The databases that paths name, in order: a file as it is, a folder as its *.db files sorted by name (a
+    /// folder of shards, such as data/results/paper/). A path that is neither is refused.</summary>
+    public static IReadOnlyList<string> Databases(IEnumerable<string> paths)
+    {
+        var files = new List<string>();
+        foreach (string path in paths)
+            if (Directory.Exists(path)) files.AddRange(Directory.GetFiles(path, "*.db").Order(StringComparer.Ordinal));
+            else if (File.Exists(path)) files.Add(path);
+            else throw new FileNotFoundException($"Results database '{path}' does not exist.", path);
+        return files;
     }
 
     private bool Exists(string sql, params (string Name, object? Value)[] parameters)

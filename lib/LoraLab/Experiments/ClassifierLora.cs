@@ -117,7 +117,7 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
             return new MicroBatchLoss(LlamaForSequenceClassification.Loss(model.forward(ids), labels), ids.numel());
         }, new TrainerOptions { MaxSteps = c.max_steps, ClipGradNorm = c.max_grad_norm, ProgressLabel = null });
 
-        return Outcome(result, context, data, ClassifierAccuracy.Of(model, data, data.Validation), ClassifierAccuracy.Of(model, data, data.Test));
+        return Outcome(result, context, data, ClassifierEvaluation.Of(model, data, data.Validation), ClassifierEvaluation.Of(model, data, data.Test));
     }
 
     /// <summary>
@@ -199,8 +199,8 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
                 for (int e = 0; e < E; e++)
                     if (results[e].Diverged) factors[i][e].copy_(kept[i][e]);
         foreach (var t in kept) t.Dispose();
-        var validation = ClassifierAccuracy.OfMembers(model, E, data, data.Validation);
-        var test = ClassifierAccuracy.OfMembers(model, E, data, data.Test);
+        var validation = ClassifierEvaluation.OfMembers(model, E, data, data.Validation);
+        var test = ClassifierEvaluation.OfMembers(model, E, data, data.Test);
         return Enumerable.Range(0, E).Select(e => Outcome(results[e], runs[e].context, data, validation[e], test[e])).ToList();
     }
 
@@ -227,7 +227,7 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
         }
     }
 
-    private static RunOutcome Outcome(TrainingResult result, RunContext? context, ClassificationData data, AccuracyCount validation, AccuracyCount test)
+    private static RunOutcome Outcome(TrainingResult result, RunContext? context, ClassificationData data, SplitScore validation, SplitScore test)
     {
         var losses = result.Series("train_loss").Select(p => p.value).ToList();
         var frequencies = data.Train.Labels.GroupBy(l => l).Select(g => g.Count() / (double)data.Train.Count);
@@ -235,6 +235,8 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
         {
             ["validation_accuracy"] = validation.Accuracy,
             ["test_accuracy"] = test.Accuracy,
+            ["validation_loss"] = validation.CrossEntropy,   // the label's cross-entropy: what notebook 02 selects η on
+            ["test_loss"] = test.CrossEntropy,
             ["chance_accuracy"] = ClassificationData.MajorityAccuracy(data.Test),
             ["tail_train_loss"] = losses.TakeLast(Math.Max(1, losses.Count / 4)).Average(),
             ["prior_loss"] = -frequencies.Sum(f => f * Math.Log(f)),

@@ -251,6 +251,6 @@ public sealed class UpdateSpectraData
     {
         if (model is not LlamaForSequenceClassification classifier) return HeldOutLoss.Evaluate((LlamaForCausalLM)model, Code.Test, c.max_length, 16, c.max_eval).Loss;
         if (Spam.Test.Count == 0) throw new InvalidOperationException("the spam task's test split is empty: there is nothing to score the classifier on (too few e-mails in the corpus)");
-        return ClassifierAccuracy.Of(classifier, Spam, Spam.Test).Accuracy;
+        return ClassifierEvaluation.Of(classifier, Spam, Spam.Test).Accuracy;
     }
 }

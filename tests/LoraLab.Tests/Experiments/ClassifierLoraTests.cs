@@ -59,7 +59,7 @@ public class ClassifierLoraTests(ClassifierLoraFixture fixture) : IClassFixture<
         (Config(LoraInit.InitA_KaimingUniform, 1e-3, ratio: 16), 0),
     };
 
-    private static readonly string[] Compared = { "train_loss", "tail_train_loss", "validation_accuracy", "test_accuracy", "steps", "tokens", "prior_loss", "chance_accuracy" };
+    private static readonly string[] Compared = { "train_loss", "tail_train_loss", "validation_accuracy", "test_accuracy", "validation_loss", "test_loss", "steps", "tokens", "prior_loss", "chance_accuracy" };
 
     private static double Relative(double a, double b) => Math.Abs(a - b) / Math.Max(Math.Abs(b), 1e-12);
 

@@ -23,7 +23,7 @@ public class Notebook02Tests
         Assert.True(exitCode == 0, $"lab run exited with {exitCode}:\n{output}");
 
         using var store = new ResultsStore(storePath);
-        var runs = store.Runs("02-lr-sweep");
+        var runs = store.Runs("02-learning-rates");
         var configs = runs.Select(run => JsonDocument.Parse(run.ConfigJson).RootElement).ToList();
         Assert.Contains(configs, c => c.GetProperty("method").GetString() == "Lora");
         Assert.Contains(configs, c => c.GetProperty("method").GetString() == "HeadOnly");
@@ -43,10 +43,10 @@ public class Notebook02Tests
         Assert.True(exitCode == 0, $"lab run exited with {exitCode}:\n{output}");
 
         using var store = new ResultsStore(storePath);
-        var runs = store.Runs("02-lr-sweep");
+        var runs = store.Runs("02-learning-rates");
         Assert.NotEmpty(runs);
         var shard = Shard.Parse("1/2");
-        Assert.All(runs, run => Assert.True(shard.Contains("02-lr-sweep", run.ConfigHash, run.Seed), $"run {run.Id} belongs to another shard"));
+        Assert.All(runs, run => Assert.True(shard.Contains("02-learning-rates", run.ConfigHash, run.Seed), $"run {run.Id} belongs to another shard"));
 
         // The cells after the sweep (figures, tables, findings) print and display nothing in a shard.
         using var executed = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "02-learning-rate-sweeps.ipynb")));
