@@ -131,26 +131,38 @@ public sealed class Figure
 
     /// <summary>
     /// A div plus a script that draws the figure. Uses window.Plotly when the page already has it (the runner's reports
-    /// embed plotly.js once in their head, so they work offline); otherwise loads plotly.js from the CDN first,
-    /// which is what happens in VS Code notebooks.
+    /// embed plotly.js once in their head, so they work offline); otherwise loads plotly.js from the first of
+    /// <see cref="PlotlySources.ForThisProcess"/> that loads (the installed copy, then the CDN), and says so in the
+    /// figure's place when none does.
     /// </summary>
-    public string ToHtml()
+    public string ToHtml() => ToHtml(PlotlySources.ForThisProcess);
+
+    /// <summary><see cref="ToHtml()"/> with the plotly.js sources to try, in order.</summary>
+    public string ToHtml(IReadOnlyList<string> plotlySources)
     {
         var id = "loralab-fig-" + Guid.NewGuid().ToString("N")[..12];
         // The JSON goes inside a <script>; escaping '<' keeps a "</script>" inside a label from closing it early.
         var json = ToJson().Replace("<", "\\u003c");
-        var cdn = $"https://cdn.plot.ly/plotly-{PlotlyVersion}.min.js";
+        var sources = JsonSerializer.Serialize(plotlySources).Replace("<", "\\u003c");
         return $$"""
             <div id="{{id}}" class="loralab-figure" style="width:{{Width}}px;height:{{Height}}px"></div>
             <script>
             (function () {
-              var figure = {{json}};
+              var figure = {{json}}, sources = {{sources}};
               function draw() { Plotly.newPlot('{{id}}', figure.data, figure.layout, {responsive: true}); }
               if (window.Plotly) { draw(); return; }
-              var script = document.createElement('script');
-              script.src = '{{cdn}}';
-              script.onload = draw;
-              document.head.appendChild(script);
+              (function load(i) {
+                if (window.Plotly) { draw(); return; }
+                if (i === sources.length) {
+                  document.getElementById('{{id}}').textContent = 'This chart needs plotly.js, which could not be loaded from ' + sources.join(' or ') + '.';
+                  return;
+                }
+                var script = document.createElement('script');
+                script.src = sources[i];
+                script.onload = draw;
+                script.onerror = function () { script.remove(); load(i + 1); };
+                document.head.appendChild(script);
+              })(0);
             })();
             </script>
             """;

@@ -90,6 +90,19 @@ public class RunnerTests(DefaultRunFixture run)
     }
 
     [Fact]
+    public void The_executed_notebooks_chart_loads_plotly_from_the_installed_copy_relative_to_the_output_folder()
+    {
+        // So that the executed .ipynb, exported with nbconvert beside it, draws offline (ExportedNotebookTests shows the
+        // export drawing; here: the worker told the chart where its pages go, not where the process runs).
+        var figure = CellContaining(run.Executed, "new Figure");
+        var html = NotebookCell.JoinMultiline(figure["outputs"]!.AsArray().Single()!["data"]!["text/html"]);
+        var installed = LoraLab.Display.PlotlySources.From(run.OutputFolder)[0];
+        Assert.StartsWith("../", installed);
+        Assert.True(File.Exists(Path.Combine(run.OutputFolder, installed)), $"{installed} does not resolve from {run.OutputFolder}");
+        Assert.Contains($"sources = [\"{installed}\",", html);
+    }
+
+    [Fact]
     public void Report_embeds_plotly_once_and_renders_markdown()
     {
         Assert.Equal(1, CountOf(run.Report, "plotly.js v4.1.2"));

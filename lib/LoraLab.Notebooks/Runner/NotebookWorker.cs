@@ -23,6 +23,10 @@ public sealed class NotebookWorker
     int runningExecutionCount;
     bool finished;
 
+    /// <summary>The folder the notebook's pages are written to, for LoraLab.Display.PlotlySources (which this project
+    /// does not reference: the notebooks load their own copy of that library).</summary>
+    public const string PageFolderVariable = "LORALAB_PAGE_FOLDER";
+
     // Ctrl-C in a terminal reaches the whole process group; the runner decides what happens, so the worker ignores it.
     static PosixSignalRegistration? ignoreSigint;
 
@@ -53,6 +57,9 @@ public sealed class NotebookWorker
         }
         var files = new ResultFiles(options, notebookPath);
         WatchForTheRunnerToGoAway(notebook, files);
+        // The executed .ipynb is written to the output folder: a chart's HTML finds the installed plotly.js relative to
+        // there, so that the notebook exported with nbconvert next to it draws offline (LoraLab.Display.PlotlySources).
+        Environment.SetEnvironmentVariable(PageFolderVariable, Path.GetFullPath(options.OutputFolder));
 
         var kernel = new CSharpKernel(notebook.Folder)
         {
