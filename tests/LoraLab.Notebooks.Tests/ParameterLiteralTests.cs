@@ -16,10 +16,27 @@ public class ParameterLiteralTests
     [InlineData("var seeds = new[] { 0, 1, 2 };", "seeds", "int[]")]
     [InlineData("var rates = new[] { 1, 2.5 };", "rates", "double[]")]
     [InlineData("var rates = new double[] { 1e-3 };", "rates", "double[]")]
+    [InlineData("var rates = new double[0];", "rates", "double[]")]
+    [InlineData("var steps = new long[0];", "steps", "long[]")]
     [InlineData("var modules = new List<string> { \"q_proj\" };", "modules", "List<string>")]
     [InlineData("IReadOnlyList<double> xs = [1.0];", "xs", "IReadOnlyList<double>")]
     public void The_declared_type_is_read_from_the_parameters_cell(string cell, string name, string type) =>
         Assert.Equal(type, TypeOf(cell, name));
+
+    [Fact]
+    public void Every_knob_of_every_workbook_notebook_can_be_set_from_the_command_line()
+    {
+        var notebooks = Directory.GetFiles(Path.Combine(TestPaths.RepositoryRoot, "notebooks"), "*.ipynb");
+        Assert.NotEmpty(notebooks);
+        foreach (var path in notebooks)
+        {
+            var notebook = NotebookDocument.Load(path);
+            var parameters = notebook.Cells.SingleOrDefault(cell => cell.HasTag("parameters"));
+            if (parameters is null) continue;   // a notebook without knobs (the tour)
+            foreach (var (name, type) in ParameterInjection.DeclaredTypes(parameters.Source))
+                Assert.True(ParameterInjection.CanSet(type), $"{Path.GetFileName(path)}: --param {name} cannot be set (declared as {type})");
+        }
+    }
 
     [Theory]
     [InlineData("r", "4", "int", "int r = 4;")]

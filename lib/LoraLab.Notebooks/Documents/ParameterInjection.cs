@@ -59,6 +59,9 @@ public static class ParameterInjection
         return $"{declaredType} {name} = {Literal(name, value, type)};";
     }
 
+    /// <summary>Whether lab run can set a variable declared with this type text from the command line.</summary>
+    public static bool CanSet(string declaredType) => Recognize(declaredType) is not null;
+
     /// <summary>Whether a variable name can be a --param at all (a C# identifier).</summary>
     public static bool IsValidName(string name) => SyntaxFacts.IsValidIdentifier(name);
 
@@ -83,7 +86,8 @@ public static class ParameterInjection
     {
         LiteralExpressionSyntax or PrefixUnaryExpressionSyntax => LiteralType(value) ?? Unsupported(value),
         ImplicitArrayCreationExpressionSyntax array => ElementType(array.Initializer.Expressions) is { } element ? element + "[]" : Unsupported(value),
-        ArrayCreationExpressionSyntax array => array.Type.ToString(),
+        // new double[0] or new double[] { ... }: the array type without its sizes (double[0] is no type).
+        ArrayCreationExpressionSyntax array => array.Type.ElementType + string.Concat(array.Type.RankSpecifiers.Select(rank => $"[{new string(',', rank.Rank - 1)}]")),
         ObjectCreationExpressionSyntax creation => creation.Type.ToString(),
         _ => Unsupported(value),
     };
