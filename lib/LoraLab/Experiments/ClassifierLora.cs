@@ -107,6 +107,7 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
         c.Validate();
         var (baseModel, data, verbalizer) = Load(c);
         using var model = Build(c, seed, baseModel, data, verbalizer);
+        if (c.method == ClassifierMethod.HeadOnly) return TrainHead(c, seed, context, model, data);
         using var optimizer = new AdamW(LoraPlus.ParamGroups(model, c.learning_rate, c.loraplus_lr_ratio, c.weight_decay));
 
         var device = model.device();
@@ -118,6 +119,60 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
         }, new TrainerOptions { MaxSteps = c.max_steps, ClipGradNorm = c.max_grad_norm, ProgressLabel = null });
 
         return Outcome(result, context, data, ClassifierEvaluation.Of(model, data, data.Validation), ClassifierEvaluation.Of(model, data, data.Test));
+    }
+
+    /// <summary>
+    /// The head-only control, as <see cref="Train"/> would run it through the whole model, without the backbone's forward
+    /// passes: the backbone is frozen, so the state the head reads (each e-mail's last token) is the same in every run of a
+    /// task; those states are computed once per process (<see cref="HeadFeatures"/>) and the head trains on them with the
+    /// same optimizer, schedule, data order, batches and token counts, and is scored on them by the same rule.
+    /// </summary>
+    private static RunOutcome TrainHead(ClassifierLoraConfig c, int seed, RunContext? context, LlamaForSequenceClassification model, ClassificationData data)
+    {
+        var features = HeadFeatures(c, model, data);
+        using var optimizer = new AdamW(LoraPlus.ParamGroups(model, c.learning_rate, c.loraplus_lr_ratio, c.weight_decay));
+        var batches = new EpochSampler(data.Train.Count, c.batch_size, seed);     // the seed fixes the data order
+        var result = Trainer.Run(model, optimizer, Schedules.Linear(c.max_steps, c.warmup_ratio), (_, _) =>
+        {
+            var rows = batches.Next();
+            var index = torch.tensor(rows.Select(i => (long)i).ToArray(), device: features.train.device);
+            var labels = torch.tensor(rows.Select(i => (long)data.Train.Labels[i]).ToArray(), device: features.train.device);
+            long tokens = rows.Count * (long)Math.Max(1, rows.Max(i => data.Train.Ids[i].Length));   // the padded batch's, as Train counts them
+            return new MicroBatchLoss(LlamaForSequenceClassification.Loss(model.score.call(features.train.index_select(0, index)), labels), tokens);
+        }, new TrainerOptions { MaxSteps = c.max_steps, ClipGradNorm = c.max_grad_norm, ProgressLabel = null });
+
+        using var noGrad = torch.no_grad();
+        using var validation = model.score.call(features.validation);
+        using var test = model.score.call(features.test);
+        return Outcome(result, context, data, ClassifierEvaluation.OfLogits(validation, data.Validation), ClassifierEvaluation.OfLogits(test, data.Test));
+    }
+
+    private static readonly Dictionary<string, (Tensor train, Tensor validation, Tensor test)> headFeatures = new();
+
+    /// <summary>The frozen backbone's last-token states of every example of the task's three splits ([N, hidden] each),
+    /// once per process and task: they depend on the base and the encoded task only, never on a run.</summary>
+    private static (Tensor train, Tensor validation, Tensor test) HeadFeatures(ClassifierLoraConfig c, LlamaForSequenceClassification model, ClassificationData data)
+    {
+        string key = $"{c.base_profile}:{c.base_model}|{c.task}|{c.max_length}|{c.max_train}|{c.max_eval}";
+        lock (gate)
+        {
+            if (headFeatures.TryGetValue(key, out var cached)) return cached;
+            Tensor Of(EncodedSplit split) => model.Evaluating(() =>
+            {
+                using var noGrad = torch.no_grad();
+                var parts = new List<Tensor>();
+                for (int first = 0; first < split.Count; first += 64)
+                {
+                    using var scope = torch.NewDisposeScope();
+                    var (ids, _) = data.Batch(split, Enumerable.Range(first, Math.Min(64, split.Count - first)).ToList(), model.device());
+                    parts.Add(model.LastTokenStates(ids).MoveToOuterDisposeScope());
+                }
+                var all = parts.Count == 0 ? torch.zeros(0, model.config.hidden_size, device: model.device()) : torch.cat(parts, 0);
+                foreach (var part in parts) part.Dispose();
+                return all.DetachFromDisposeScope();
+            });
+            return headFeatures[key] = (Of(data.Train), Of(data.Validation), Of(data.Test));
+        }
     }
 
     /// <summary>

@@ -52,16 +52,34 @@ public static class ClassifierEvaluation
                 int labels = (int)(logits.Length / (members * indices.Count));
                 for (int e = 0; e < members; e++)
                     for (int i = 0; i < indices.Count; i++)
-                    {
-                        var row = new ArraySegment<float>(logits, (e * indices.Count + i) * labels, labels);
-                        int label = split.Labels[indices[i]];
-                        bool finite = row.All(float.IsFinite);
-                        if ((finite ? ArgMax(row) : majority) == label) correct[e]++;
-                        crossEntropy[e] += finite ? LogSumExp(row) - row[label] : Math.Log(labels);
-                    }
+                        Score(new ArraySegment<float>(logits, (e * indices.Count + i) * labels, labels), split.Labels[indices[i]], majority,
+                              ref correct[e], ref crossEntropy[e]);
             }
             return correct.Zip(crossEntropy, (c, ce) => new SplitScore(c, split.Count, ce)).ToArray();
         });
+    }
+
+    /// <summary>The score of a split's logits [N, labels], row i being example i, with the rule of <see cref="Of"/>:
+    /// for a head that reads features computed once (the head-only control).</summary>
+    public static SplitScore OfLogits(Tensor logits, EncodedSplit split)
+    {
+        if (split.Count == 0) return new SplitScore(0, 0, 0);
+        if (logits.size(0) != split.Count) throw new ArgumentException($"{logits.size(0)} rows of logits for a split of {split.Count}", nameof(logits));
+        int majority = split.Labels.GroupBy(l => l).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
+        var values = logits.to(ScalarType.Float32).cpu().data<float>().ToArray();
+        int labels = values.Length / split.Count, correct = 0;
+        double crossEntropy = 0;
+        for (int i = 0; i < split.Count; i++)
+            Score(new ArraySegment<float>(values, i * labels, labels), split.Labels[i], majority, ref correct, ref crossEntropy);
+        return new SplitScore(correct, split.Count, crossEntropy);
+    }
+
+    // One example: right or wrong, and its label's cross-entropy; a non-finite output scores as chance.
+    private static void Score(ArraySegment<float> row, int label, int majority, ref int correct, ref double crossEntropy)
+    {
+        bool finite = row.All(float.IsFinite);
+        if ((finite ? ArgMax(row) : majority) == label) correct++;
+        crossEntropy += finite ? LogSumExp(row) - row[label] : Math.Log(row.Count);
     }
 
     private static int ArgMax(IReadOnlyList<float> values)

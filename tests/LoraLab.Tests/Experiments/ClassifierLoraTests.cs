@@ -1,8 +1,13 @@
+using LoraLab.BaseModels;
 using LoraLab.Data;
 using LoraLab.Data.Results;
 using LoraLab.Data.Sweeps;
 using LoraLab.Experiments;
 using LoraLab.Lora;
+using LoraLab.Models;
+using LoraLab.Modules;
+using LoraLab.Optim;
+using LoraLab.Training;
 using LoraLab.Tests.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -81,6 +86,42 @@ public class ClassifierLoraTests(ClassifierLoraFixture fixture) : IClassFixture<
                 Assert.True(Relative(together[e].FinalMetrics[metric], alone[e].FinalMetrics[metric]) < 1e-4,
                             $"member {e}: {metric} {together[e].FinalMetrics[metric]} together, {alone[e].FinalMetrics[metric]} alone");
         }
+    }
+
+    [Fact]
+    public void The_control_trained_on_the_backbones_cached_states_equals_the_control_trained_through_the_whole_model()
+    {
+        var c = Config(LoraInit.InitA_KaimingUniform, 3e-2, method: ClassifierMethod.HeadOnly, maxGradNorm: 1.0);
+        var cached = ClassifierLora.Train(c, seed: 1, null);
+
+        // The reference: the head alone trained through the whole model at every step, from the same start and data order.
+        var baseModel = ClassifierLora.BaseModel("tiny");
+        var (data, verbalizer) = ClassifierLora.TaskData("tiny", c.task, c.max_length, c.max_train, c.max_eval);
+        using var model = BaseClassifier.FromBase(baseModel, data.NumLabels, 1);
+        VerbalizerHead.Apply(model, baseModel.Model, verbalizer);
+        foreach (var (name, p) in model.named_parameters()) p.requires_grad = name.StartsWith("score.");
+        using var optimizer = new AdamW(LoraPlus.ParamGroups(model, c.learning_rate, c.loraplus_lr_ratio, c.weight_decay));
+        var batches = new EpochSampler(data.Train.Count, c.batch_size, 1);
+        var result = Trainer.Run(model, optimizer, Schedules.Linear(c.max_steps, c.warmup_ratio), (_, _) =>
+        {
+            var (ids, labels) = data.Batch(data.Train, batches.Next(), model.device());
+            return new MicroBatchLoss(LlamaForSequenceClassification.Loss(model.forward(ids), labels), ids.numel());
+        }, new TrainerOptions { MaxSteps = c.max_steps, ClipGradNorm = c.max_grad_norm, ProgressLabel = null });
+        var reference = RunOutcome.From(result, null, new Dictionary<string, double>
+        {
+            ["validation_loss"] = ClassifierEvaluation.Of(model, data, data.Validation).CrossEntropy,
+            ["test_loss"] = ClassifierEvaluation.Of(model, data, data.Test).CrossEntropy,
+            ["test_accuracy"] = ClassifierEvaluation.Of(model, data, data.Test).Accuracy,
+        });
+
+        Assert.Equal(RunStatus.Done, cached.Status);
+        Assert.Equal(reference.FinalMetrics["steps"], cached.FinalMetrics["steps"]);
+        Assert.Equal(reference.FinalMetrics["tokens"], cached.FinalMetrics["tokens"]);
+        // The backbone's states computed in other batches round differently in float32; nothing else differs.
+        foreach (var metric in new[] { "train_loss", "validation_loss", "test_loss" })
+            Assert.True(Relative(cached.FinalMetrics[metric], reference.FinalMetrics[metric]) < 1e-4,
+                        $"{metric}: {cached.FinalMetrics[metric]} on cached states, {reference.FinalMetrics[metric]} through the model");
+        Assert.Equal(reference.FinalMetrics["test_accuracy"], cached.FinalMetrics["test_accuracy"], 1e-9);
     }
 
     [Fact]
