@@ -73,5 +73,6 @@ static async Task<int> RunNotebooks(string[] args)
     using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
     using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
     var color = !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null;
-    return await RunCommand.RunAsync(args, Console.Error, workerCommand: null, interrupt.Token, color);
+    return await RunCommand.RunAsync(args, Console.Error, workerCommand: null, interrupt.Token, color,
+                                     prepare: (options, output) => PaperProfile.Prepare(options, output));
 }

@@ -187,7 +187,7 @@ public static class ResultsCommand
         return fallback;
     }
 
-    private static string DefaultDatabase() => Path.Combine(LoraLab.Data.DataRoot.RepositoryRoot(), "data", "results.db");
+    private static string DefaultDatabase() => ResultsStore.DefaultPath();   // LORALAB_RESULTS_DB, else data/results.db
 
     /// <summary>--out FILE: not a folder, in a folder that exists, and not the database being read.</summary>
     private static string CheckedOutFile(string file, string database)

@@ -143,6 +143,10 @@ public class SkipTagAndWallTimeTests
     [InlineData("--skip-tag parameters: the cell tagged \"parameters\" holds the notebook's knobs", "--skip-tag", "parameters")]
     [InlineData("--show-code takes no value", "--show-code=yes")]
     [InlineData("unknown option --show-codes", "--show-codes")]
+    [InlineData("--render-only takes no value", "--render-only=1")]
+    [InlineData("--render-only and --train contradict each other", "--profile", "paper", "--render-only", "--train")]
+    [InlineData("--train is for --profile paper", "--train")]
+    [InlineData("--train is for --profile paper", "--profile", "quick", "--train")]
     public async Task Bad_skip_tag_and_show_code_arguments_exit_2_with_a_message_and_the_usage(string message, params string[] args)
     {
         var folder = TestPaths.NewOutputFolder("bad-skip-tag");
@@ -152,6 +156,29 @@ public class SkipTagAndWallTimeTests
         Assert.Contains($"error: {message}", log);
         Assert.Contains("usage: lab run", log);
         Assert.False(Directory.Exists(Path.Combine(folder, "out")), "nothing should run");
+    }
+
+    [Fact]
+    public void The_worker_gets_render_only_and_the_runs_environment()
+    {
+        var options = RunCommand.Parse(["nb.ipynb", "--render-only", "--out", "o"])!;
+        Assert.True(options.RenderOnly);
+        Assert.True(RunCommand.Parse(["nb.ipynb", .. options.ToArguments()])!.RenderOnly);
+        Assert.False(RunCommand.Parse(["nb.ipynb"])!.RenderOnly);
+        Assert.True(RunCommand.Parse(["nb.ipynb", "--profile", "paper", "--train"])!.Train);
+    }
+
+    [Fact]
+    public async Task A_render_only_run_and_the_runs_environment_reach_the_notebooks_process()
+    {
+        var folder = TestPaths.NewOutputFolder("render-only-env");
+        string notebook = TestNotebooks.Write(folder, "env",
+            """Console.WriteLine($"render-only={Environment.GetEnvironmentVariable("LORALAB_RENDER_ONLY")} store={Environment.GetEnvironmentVariable("LORALAB_RESULTS_DB")}");""");
+        var log = new StringWriter();
+        int exitCode = await RunCommand.RunAsync([notebook, "--render-only", "--out", Path.Combine(folder, "out")], log, TestPaths.WorkerCommand,
+            prepare: (options, _) => options with { Environment = new Dictionary<string, string> { ["LORALAB_RESULTS_DB"] = "/somewhere/paper.db" } });
+        Assert.True(exitCode == ExitCodes.Ok, log.ToString());
+        Assert.Contains("render-only=1 store=/somewhere/paper.db", File.ReadAllText(Path.Combine(folder, "out", "env.ipynb")));
     }
 
     [Fact]

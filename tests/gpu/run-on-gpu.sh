@@ -15,9 +15,10 @@
 #                       notebook named (file name without .ipynb), each under $LORALAB_NOTEBOOK_TIMEOUT
 #                       seconds, on a store that starts as the committed shards of data/results/PROFILE/; the
 #                       runs they lacked come back as a new shard, PROFILE-<date>-<commit>.db, to commit there;
-#                       reports and logs in paper-results.tar.xz
+#                       reports and logs in paper-results.tar.xz; the report of each base model pretrained here
+#                       (its weights' SHA-256 included) as base-NAME-KEY.json, to commit as data/results/bases/NAME-KEY.json
 #
-# Everything that comes back is written to $OUT (the device tool's folder; else the work folder): at most 6 files.
+# Everything that comes back is written to $OUT (the device tool's folder; else the work folder): at most 8 files.
 # Each stage's output is also printed. The exit status is the first failing stage's.
 # Environment: LORALAB_PYTHON (the Python with torch; default /opt/torch/.venv/bin/python3, else python3),
 # LORALAB_TORCH_DIR (a torch folder with lib/ and include/, instead of asking that Python: the CPU rehearsal points it
@@ -51,6 +52,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export LORALAB_LIBTORCHSHARP="$work/libLibTorchSharp.so"
 # Sweeps start their worker processes with the packed, self-contained lab (there is no dotnet here).
 export LORALAB_LAB="$work/app/lab"
+# Deterministic cuBLAS, so that every GPU run pretrains the same paper base (its checksum is committed: CommittedBases).
+export CUBLAS_WORKSPACE_CONFIG=:4096:8
 
 if [ -z "${LORALAB_PEAK_TFLOPS:-}" ] && command -v nvidia-smi >/dev/null; then
   case "$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)" in
@@ -153,6 +156,15 @@ paper() {
       rm -f "$shard"; echo "no new runs: every run the notebooks asked for is in the committed shards"
     fi
   fi
+  # The base models pretrained here, with their weights' SHA-256: committed as data/results/bases/NAME-KEY.json, they make
+  # a later run whose base differs refuse to add runs (lib/LoraLab/BaseModels/CommittedBases.cs).
+  local report name
+  for report in "${LORALAB_CACHE_DIR:-$root/data/cache}"/base/*/report.json; do
+    [ -e "$report" ] || continue
+    name="$(basename "$(dirname "$report")")"
+    if [ -e "$root/data/results/bases/$name.json" ]; then echo "base $name: its report is committed already"
+    else cp "$report" "$out/base-$name.json" && echo "new base: base-$name.json, to commit as data/results/bases/$name.json"; fi
+  done
   # Reports and the sweep logs, to read.
   local keep=()
   [ -d "$work/reports" ] && keep+=(-C "$work" reports)

@@ -46,8 +46,19 @@ public sealed partial class ResultsStore : IDisposable
         CreateSchema();
     }
 
-    /// <summary><c>data/results.db</c> in the repository.</summary>
-    public static ResultsStore OpenDefault() => new(System.IO.Path.Combine(DataRoot.RepositoryRoot(), "data", "results.db"));
+    /// <summary>Names the database <see cref="OpenDefault"/> opens instead of data/results.db: `lab run --profile paper`
+    /// points it at data/results/paper.db, the merge of the committed paper shards (the variable reaches the notebooks'
+    /// processes and their sweeps' workers).</summary>
+    public const string DefaultPathVariable = "LORALAB_RESULTS_DB";
+
+    /// <summary>The database a notebook uses when its store_path knob is empty: <see cref="DefaultPathVariable"/>, else
+    /// <c>data/results.db</c> in the repository.</summary>
+    public static string DefaultPath() => Environment.GetEnvironmentVariable(DefaultPathVariable) is { Length: > 0 } path
+        ? System.IO.Path.GetFullPath(path)
+        : System.IO.Path.Combine(DataRoot.RepositoryRoot(), "data", "results.db");
+
+    /// <summary>The store at <see cref="DefaultPath"/>.</summary>
+    public static ResultsStore OpenDefault() => new(DefaultPath());
 
     public string Path { get; }
 

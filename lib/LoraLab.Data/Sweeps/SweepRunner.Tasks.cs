@@ -22,6 +22,7 @@ public sealed partial class SweepRunner
         var configList = configs.ToList();
         var grid = Grid(configList, seedList);
         var mine = grid.Where(job => _options.Shard.Contains(experiment, job.ConfigHash, job.Seed)).ToList();
+        if (_options.RenderOnly) return Render(experiment, grid, mine, progress, log);
         var pending = mine.Where(job => store.FinishedRun(experiment, job.ConfigHash, job.Seed) is null).ToList();
         int workers = parallelism.Workers > 0 ? parallelism.Workers : Environment.ProcessorCount;
         string? why = null;
@@ -51,6 +52,22 @@ public sealed partial class SweepRunner
         progress.WriteLine($"[{experiment}] finished: {done} done, {diverged} diverged, {summary.Failed} failed, {summary.AlreadyFinished} already finished" +
                            (started.Failures > 0 ? $"; {started.Failures} worker process(es) failed (their logs: {string.Join(", ", started.Logs)})" : ""));
         return summary;
+    }
+
+    /// <summary>
+    /// One run of a task, alone (a notebook's "one run" cell): trained unless the store has it finished, then read back.
+    /// Null when there is no finished run to show: render-only and not in the store, or the run failed; either is said
+    /// on standard output (the cell's output), whatever <see cref="SweepOptions.Progress"/> is.
+    /// </summary>
+    public GridRun<TConfig>? One<TTask, TConfig>(string experiment, TConfig config, int seed) where TTask : ISweepTask<TConfig>
+    {
+        Run<TTask, TConfig>(experiment, [config], [seed], SweepParallelism.Serial);
+        var run = store.Grid(experiment, [config], [seed]).SingleOrDefault();
+        if (run is null)
+            Console.WriteLine(_options.RenderOnly
+                ? $"[{experiment}] this run (seed {seed}) is not in the store {store.Path}; render-only: nothing trained, nothing to show"
+                : $"[{experiment}] this run (seed {seed}) did not finish: its error is in the store ({store.Path}: lab results list)");
+        return run;
     }
 
     /// <summary>

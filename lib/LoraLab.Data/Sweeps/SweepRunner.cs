@@ -31,8 +31,9 @@ public readonly record struct Shard(int Index, int Count)
 /// <summary>One cell of a sweep grid.</summary>
 public sealed record SweepJob<TConfig>(TConfig Config, string ConfigJson, string ConfigHash, int Seed);
 
-/// <summary>What a call to <see cref="SweepRunner.Run{TConfig}"/> did.</summary>
-public sealed record SweepSummary(int GridSize, int InShard, int AlreadyFinished, int Done, int Diverged, int Failed, int ClaimedElsewhere);
+/// <summary>What a call to <see cref="SweepRunner.Run{TConfig}"/> did. <see cref="Missing"/>: the runs of its shard that it
+/// did not train because the sweep was render-only (<see cref="SweepOptions.RenderOnly"/>).</summary>
+public sealed record SweepSummary(int GridSize, int InShard, int AlreadyFinished, int Done, int Diverged, int Failed, int ClaimedElsewhere, int Missing = 0);
 
 public sealed class SweepOptions
 {
@@ -48,6 +49,9 @@ public sealed class SweepOptions
     public string? Device { get; init; }
     /// <summary>Recorded with each run; default: <see cref="GitInfo.CurrentCommit"/>.</summary>
     public string? GitCommit { get; init; }
+    /// <summary>Train nothing: count the runs the store lacks, say so, and list them in the log. Default: the process's
+    /// render-only mode (<see cref="Sweeps.RenderOnly"/>, set by `lab run --render-only`).</summary>
+    public bool RenderOnly { get; init; } = Sweeps.RenderOnly.IsOn;
 }
 
 /// <summary>
@@ -82,6 +86,7 @@ public sealed partial class SweepRunner(ResultsStore store, SweepOptions? option
         string? commit = _options.GitCommit ?? GitInfo.CurrentCommit();
         var grid = Grid(configs, seeds);
         var mine = grid.Where(job => _options.Shard.Contains(experiment, job.ConfigHash, job.Seed)).ToList();
+        if (_options.RenderOnly) return Render(experiment, grid, mine, progress, log);
         int alreadyFinished = 0, done = 0, diverged = 0, failed = 0, claimedElsewhere = 0;
         progress.WriteLine($"[{experiment}] shard {_options.Shard}: {mine.Count} of {grid.Count} runs");
 
@@ -149,6 +154,7 @@ public sealed partial class SweepRunner(ResultsStore store, SweepOptions? option
         string? commit = _options.GitCommit ?? GitInfo.CurrentCommit();
         var grid = Grid(configs, seeds);
         var mine = grid.Where(job => _options.Shard.Contains(experiment, job.ConfigHash, job.Seed)).ToList();
+        if (_options.RenderOnly) return Render(experiment, grid, mine, progress, log);
         int alreadyFinished = mine.Count(job => store.FinishedRun(experiment, job.ConfigHash, job.Seed) is not null);
         int done = 0, diverged = 0, failed = 0, claimedElsewhere = 0;
         progress.WriteLine($"[{experiment}] shard {_options.Shard}: {mine.Count} of {grid.Count} runs, in ensembles of up to {ensembleSize}");
@@ -211,6 +217,20 @@ public sealed partial class SweepRunner(ResultsStore store, SweepOptions? option
             log.WriteLine($"{label}: {(isDiverged ? "diverged (" + note + ")" : "done")} in {clock.Elapsed.TotalSeconds:F1}s {Summary(finalMetrics)}");
         }
         return (done, diverged, failed, claimedElsewhere);
+    }
+
+    /// <summary>A render-only sweep: trains nothing; says how many of its runs the store has, and lists the others (config
+    /// hash, seed and config) in the log, so that what is missing can be read, and trained elsewhere.</summary>
+    private SweepSummary Render<TConfig>(string experiment, IReadOnlyList<SweepJob<TConfig>> grid, IReadOnlyList<SweepJob<TConfig>> mine,
+                                         TextWriter progress, TextWriter log)
+    {
+        var missing = mine.Where(job => store.FinishedRun(experiment, job.ConfigHash, job.Seed) is null).ToList();
+        foreach (var job in missing)
+            log.WriteLine($"[{experiment}] missing (render-only): config {job.ConfigHash} seed {job.Seed} {job.ConfigJson}");
+        log.Flush();
+        progress.WriteLine($"[{experiment}] render-only: {mine.Count - missing.Count} of {mine.Count} runs in the store" +
+                           (missing.Count == 0 ? ", none missing" : $"; {missing.Count} missing, not trained ({RenderOnly.HowToTrain})"));
+        return new SweepSummary(grid.Count, mine.Count, mine.Count - missing.Count, 0, 0, 0, 0, Missing: missing.Count);
     }
 
     private static string Summary(IReadOnlyDictionary<string, double> metrics) =>

@@ -27,6 +27,10 @@ public sealed class NotebookWorker
     /// does not reference: the notebooks load their own copy of that library).</summary>
     public const string PageFolderVariable = "LORALAB_PAGE_FOLDER";
 
+    /// <summary>Set to 1 for a `lab run --render-only`: LoraLab's sweeps (LoraLab.Data.Sweeps.RenderOnly, which this
+    /// project does not reference) then train nothing, in the notebook's process and in its sweeps' worker processes.</summary>
+    public const string RenderOnlyVariable = "LORALAB_RENDER_ONLY";
+
     // Ctrl-C in a terminal reaches the whole process group; the runner decides what happens, so the worker ignores it.
     static PosixSignalRegistration? ignoreSigint;
 
@@ -60,6 +64,7 @@ public sealed class NotebookWorker
         // The executed .ipynb is written to the output folder: a chart's HTML finds the installed plotly.js relative to
         // there, so that the notebook exported with nbconvert next to it draws offline (LoraLab.Display.PlotlySources).
         Environment.SetEnvironmentVariable(PageFolderVariable, Path.GetFullPath(options.OutputFolder));
+        if (options.RenderOnly) Environment.SetEnvironmentVariable(RenderOnlyVariable, "1");
 
         var kernel = new CSharpKernel(notebook.Folder)
         {

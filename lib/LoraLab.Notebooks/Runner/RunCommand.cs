@@ -12,6 +12,7 @@ public static class RunCommand
     public const string Usage = """
         usage: lab run [notebook.ipynb ...] [--profile quick|paper|ci] [--param name=value ...] [--out dir]
                        [--timeout seconds] [--heartbeat seconds] [--plotly path] [--skip-tag tag ...] [--show-code]
+                       [--render-only | --train]
 
         Runs Polyglot (C#) notebooks headless, cell by cell in one C# session (a child process per notebook), and writes
         for each notebook the executed .ipynb and a self-contained HTML report into the output folder (default reports/),
@@ -29,6 +30,13 @@ public static class RunCommand
                               A Slurm sweep's shards run with --skip-tag figures: they train, the merge job draws
           --show-code         show every cell's code in the reports (default: folded, with a show-code toggle per
                               cell and one for the page)
+          --render-only       train nothing: every sweep draws from the runs its store has and says which are missing
+                              (listed in its log, data/logs/); bases that are not cached are not pretrained
+          --train             with --profile paper on a machine without a GPU, train the missing runs here (hours);
+                              without it, the paper profile renders only, from the committed shards in data/results/paper
+
+        --profile paper uses data/results/paper.db, the committed shards of data/results/paper/*.db merged into it
+        (LORALAB_RESULTS_DB or --param store_path=... choose another store).
 
         exit codes: 0 all ok, 1 a cell failed or a notebook is invalid, 2 bad arguments, 3 a cell timed out,
                     4 a cell exited the process, 130 interrupted (Ctrl-C, SIGTERM)
@@ -39,8 +47,10 @@ public static class RunCommand
 
     /// <param name="workerCommand">How to start a worker process (see <see cref="RunOptions.WorkerCommand"/>); null: this program.</param>
     /// <param name="interrupt">Cancelled on Ctrl-C or SIGTERM: the running notebook is stopped and marked interrupted.</param>
+    /// <param name="prepare">Settles what depends on the notebooks' libraries before anything runs (the `lab` program:
+    /// the paper profile's store and whether it renders only); throws ArgumentException for bad input.</param>
     public static async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, IReadOnlyList<string>? workerCommand,
-        CancellationToken interrupt = default, bool color = false)
+        CancellationToken interrupt = default, bool color = false, Func<RunOptions, TextWriter, RunOptions>? prepare = null)
     {
         RunOptions options;
         try
@@ -52,6 +62,7 @@ public static class RunCommand
                 return ExitCodes.Ok;
             }
             options = parsed with { WorkerCommand = workerCommand, Color = color };
+            if (prepare is not null) options = prepare(options, output);
         }
         catch (ArgumentException error)
         {
@@ -102,7 +113,7 @@ public static class RunCommand
         var parameters = new List<KeyValuePair<string, string>>();
         var skipTags = new List<string>();
         string? profile = null, plotly = null;
-        var showCode = false;
+        bool showCode = false, renderOnly = false, train = false;
         TimeSpan? timeout = null;
         var heartbeat = TimeSpan.FromSeconds(15);
         var outputFolder = "reports";
@@ -151,6 +162,10 @@ public static class RunCommand
                     if (inlineValue is not null) throw new ArgumentException($"--show-code takes no value, got '{args[i]}'.");
                     showCode = true;
                     break;
+                case "--render-only" or "--train":
+                    if (inlineValue is not null) throw new ArgumentException($"{flag} takes no value, got '{args[i]}'.");
+                    if (flag == "--train") train = true; else renderOnly = true;
+                    break;
                 case "--heartbeat":
                     heartbeat = TimeSpan.FromSeconds(Math.Max(0.1, Seconds(flag, Value())));
                     break;
@@ -160,10 +175,13 @@ public static class RunCommand
                     break;
             }
         }
+        if (renderOnly && train) throw new ArgumentException("--render-only and --train contradict each other: choose one.");
+        if (train && profile != "paper")
+            throw new ArgumentException("--train is for --profile paper on a machine without a GPU; the other profiles always train what is missing.");
         return new RunOptions
         {
             Notebooks = notebooks, Profile = profile, Parameters = parameters, OutputFolder = outputFolder, PlotlyScriptPath = plotly,
-            CellTimeout = timeout, Heartbeat = heartbeat, SkipTags = skipTags, ShowCode = showCode,
+            CellTimeout = timeout, Heartbeat = heartbeat, SkipTags = skipTags, ShowCode = showCode, RenderOnly = renderOnly, Train = train,
         };
     }
 

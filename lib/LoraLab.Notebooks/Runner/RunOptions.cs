@@ -37,6 +37,18 @@ public sealed record RunOptions
     /// <summary>--show-code: reports show every cell's code expanded (by default it is folded under a "show code" toggle).</summary>
     public bool ShowCode { get; init; }
 
+    /// <summary>--render-only: the notebooks' processes get <see cref="NotebookWorker.RenderOnlyVariable"/> = 1, which
+    /// LoraLab's sweeps read as "train nothing: draw from the store, list the missing runs".</summary>
+    public bool RenderOnly { get; init; }
+
+    /// <summary>Environment variables set for every notebook's process (and so for whatever it starts): the `lab` program
+    /// names the paper profile's store this way. The runner gives them no meaning.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>--train: train the missing runs of the paper profile even on a machine without a GPU (where `lab` would
+    /// otherwise render only).</summary>
+    public bool Train { get; init; }
+
     /// <summary>The first of <see cref="SkipTags"/> that a cell carries, or null when the cell runs.</summary>
     public string? SkipTagOf(Documents.NotebookCell cell) => SkipTags.FirstOrDefault(cell.HasTag);
 
@@ -71,6 +83,8 @@ public sealed record RunOptions
         if (PlotlyScriptPath is not null) args.AddRange(["--plotly", PlotlyScriptPath]);
         foreach (var tag in SkipTags) args.AddRange(["--skip-tag", tag]);
         if (ShowCode) args.Add("--show-code");
+        if (RenderOnly) args.Add("--render-only");
+        if (Train) args.Add("--train");
         if (CellTimeout is { } timeout) args.AddRange(["--timeout", timeout.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         return args;
     }

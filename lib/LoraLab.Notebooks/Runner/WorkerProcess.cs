@@ -186,6 +186,7 @@ sealed class WorkerProcess(RunOptions options, TextWriter progress)
             UseShellExecute = false,
         };
         foreach (var arg in command.Skip(1).Append(notebookPath).Concat(options.ToArguments())) start.ArgumentList.Add(arg);
+        foreach (var (name, value) in options.Environment) start.Environment[name] = value;
         return Process.Start(start) ?? throw new InvalidOperationException($"could not start the worker process {command[0]}");
     }
 

@@ -255,7 +255,7 @@ public sealed class DomainFinetuneData
     public int Context => Base.Profile.ContextLength;
     /// <summary>The context a run's model gets: at least the base's, and long enough for every math problem.</summary>
     public int Positions { get; }
-    public Device Device => Base.Model.parameters().First().device;
+    public Device Device => Base.Device;
 
     public Splits<TextDocument> English { get; }
     public Splits<TextDocument> Code { get; }

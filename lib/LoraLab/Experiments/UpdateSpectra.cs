@@ -206,18 +206,25 @@ public sealed class UpdateSpectraData
         Base = baseModel;
         Code = TaskBases.Code(profile);
         Spam = ClassifierLora.TaskData(profile, "spam", max_length, max_train, max_eval).data;
-        Pretrained = baseModel.Model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
-        Projections = Pretrained.Keys.Where(n => n.StartsWith("model.layers.") && n.EndsWith("_proj.weight")).Select(n => n[..^".weight".Length]).ToList();
+        // The projections' names and shapes come from the profile's config (a model on the meta device has shapes and no
+        // data), so that they are known without the weights: a render-only base may have none.
+        using (var meta = new LlamaForCausalLM(baseModel.Profile.Model, ScalarType.Float32, torch.META))
+            Shapes = meta.named_parameters().Where(p => p.name.StartsWith("model.layers.") && p.name.EndsWith("_proj.weight"))
+                         .ToDictionary(p => p.name[..^".weight".Length], p => p.parameter.shape);
+        Projections = Shapes.Keys.ToList();
     }
 
     public PretrainedBase Base { get; }
     public CodeSplits Code { get; }
     public ClassificationData Spam { get; }
     /// <summary>The base's weights by name (owned by the base model: never dispose them).</summary>
-    public IReadOnlyDictionary<string, Tensor> Pretrained { get; }
+    public IReadOnlyDictionary<string, Tensor> Pretrained => pretrained ??= Base.Model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
+    private IReadOnlyDictionary<string, Tensor>? pretrained;
     /// <summary>Every projection of every layer ("model.layers.0.self_attn.q_proj", ...), in the model's order.</summary>
     public IReadOnlyList<string> Projections { get; }
-    public Device Device => Base.Model.device();
+    /// <summary>Each projection's weight shape, [out, in].</summary>
+    public IReadOnlyDictionary<string, long[]> Shapes { get; }
+    public Device Device => Base.Device;
 
     /// <summary>A fresh model of a run: a copy of the base language model (code, in the base's dtype), or the base classifier with a fresh head
     /// drawn from the seed (spam). The global generator is seeded first, so what draws next (LoRA's A) depends on the seed

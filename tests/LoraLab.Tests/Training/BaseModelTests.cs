@@ -66,3 +66,74 @@ public class BaseClassifierTests
         Assert.Equal(new long[] { 2, 3 }, classifier.forward(ids).shape);
     }
 }
+
+public class CommittedBaseTests
+{
+    static void Commit(string folder, BaseModelReport report)
+    {
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, CommittedBases.FileName(report.Profile, report.Key)), System.Text.Json.JsonSerializer.Serialize(report));
+    }
+
+    [Fact]
+    public void Pretraining_the_same_profile_twice_gives_the_same_weights_checksum()
+    {
+        // The premise of committing a base's checksum: a seeded pretraining is reproducible (here on the CPU).
+        string first = TrainingFixtures.NewFolder(), second = TrainingFixtures.NewFolder(), none = TrainingFixtures.NewFolder();
+        using var a = PretrainedBase.LoadOrBuild(BaseModelProfile.Tiny, TrainingFixtures.Corpora(), first, log: _ => { }, renderOnly: false, committedBases: none);
+        using var b = PretrainedBase.LoadOrBuild(BaseModelProfile.Tiny, TrainingFixtures.Corpora(), second, log: _ => { }, renderOnly: false, committedBases: none);
+        Assert.NotNull(a.Report.WeightsSha256);
+        Assert.Equal(64, a.Report.WeightsSha256!.Length);
+        Assert.Equal(a.Report.WeightsSha256, b.Report.WeightsSha256);
+        Assert.Equal(a.Report.Key, b.Report.Key);
+    }
+
+    [Fact]
+    public void A_base_whose_weights_differ_from_the_committed_ones_is_refused_and_render_only_goes_on_without_them()
+    {
+        string cache = TrainingFixtures.NewFolder(), committed = TrainingFixtures.NewFolder();
+        BaseModelReport built;
+        using (var baseModel = PretrainedBase.LoadOrBuild(BaseModelProfile.Tiny, TrainingFixtures.Corpora(), cache, log: _ => { }, renderOnly: false, committedBases: committed))
+            built = baseModel.Report;
+
+        // The committed report of the same weights: loads, with the checksum of what is on disk.
+        Commit(committed, built with { Device = "cuda:0 (elsewhere)" });
+        using (var same = PretrainedBase.LoadOrBuild(BaseModelProfile.Tiny, TrainingFixtures.Corpora(), cache, log: _ => { }, renderOnly: false, committedBases: committed))
+            Assert.Equal(built.WeightsSha256, same.Report.WeightsSha256);
+
+        // Other weights under the same key: refused, naming both checksums.
+        string other = new string('0', 64);
+        Commit(committed, built with { WeightsSha256 = other });
+        var refused = Assert.Throws<InvalidOperationException>(() =>
+            PretrainedBase.LoadOrBuild(BaseModelProfile.Tiny, TrainingFixtures.Corpora(), cache, log: _ => { }, renderOnly: false, committedBases: committed));
+        Assert.Contains(other, refused.Message);
+        Assert.Contains(built.WeightsSha256!, refused.Message);
+
+        // Render-only: no refusal, no weights; what it shows of the base is the committed report.
+        var log = new List<string>();
+        using var shown = PretrainedBase.LoadOrBuild(BaseModelProfile.Tiny, TrainingFixtures.Corpora(), cache, log: log.Add, renderOnly: true, committedBases: committed);
+        Assert.False(shown.HasWeights);
+        Assert.Equal(other, shown.Report.WeightsSha256);
+        Assert.Contains(log, line => line.Contains("not the committed one"));
+    }
+
+    [Fact]
+    public void Render_only_never_pretrains_a_missing_base_but_knows_its_key_and_tokenizer()
+    {
+        string cache = TrainingFixtures.NewFolder(), none = TrainingFixtures.NewFolder();
+        var log = new List<string>();
+        using var shown = PretrainedBase.LoadOrBuild(BaseModelProfile.Tiny, TrainingFixtures.Corpora(), cache, log: log.Add, renderOnly: true, committedBases: none);
+        Assert.DoesNotContain(log, line => line.StartsWith("Pretraining"));
+        Assert.False(shown.HasWeights);
+        Assert.False(Directory.Exists(shown.Directory));
+        Assert.True(double.IsNaN(shown.Report.ValidationPerplexity));
+        Assert.True(shown.Report.UnigramPerplexity > 1);
+        Assert.True(shown.Tokenizer.Encode("hello world").Length > 0);
+        var noWeights = Assert.Throws<InvalidOperationException>(() => shown.Model);
+        Assert.Contains("render-only", noWeights.Message);
+
+        // The key is the one the real base gets, so render-only configs hash as the trained runs' did.
+        using var built = PretrainedBase.LoadOrBuild(BaseModelProfile.Tiny, TrainingFixtures.Corpora(), cache, log: _ => { }, renderOnly: false, committedBases: none);
+        Assert.Equal(built.Report.Key, shown.Report.Key);
+    }
+}
