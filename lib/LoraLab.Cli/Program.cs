@@ -13,6 +13,7 @@ const string Usage = """
       results   list, export (CSV) or merge results databases (lab results --help)
       sweep     run a notebook's sweep as a Slurm job array, follow it, resubmit failed shards (lab sweep --help)
       torch     load TorchSharp's native library, list the devices it sees and check a product on each (lab torch --help)
+      findings  the "what we found" tables of a lab run's notebooks, with their runs' provenance, as Markdown (lab findings --help)
 
     Every command checks its arguments: an unknown, missing or malformed one is named, with the command's usage, and
     exits 2 before anything runs. lab with no command, -h or --help prints this and exits 0.
@@ -50,6 +51,8 @@ static async Task<int> Dispatch(string[] args)
             return SweepCommand.Run(args[1..], Console.Out, Console.Error);
         case "torch":
             return TorchCommand.Run(args[1..], Console.Out, Console.Error);
+        case "findings":
+            return FindingsCommand.Run(args[1..], Console.Out, Console.Error);
         case null or "-h" or "--help" or "help":
             Console.WriteLine(Usage);
             return 0;

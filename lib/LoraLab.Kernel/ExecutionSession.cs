@@ -30,10 +30,11 @@ sealed class ExecutionSession(CSharpKernel engine, IopubChannel iopub, StdinRead
         var silent = (bool?)request.Content["silent"] ?? false;
         var storeHistory = !silent && ((bool?)request.Content["store_history"] ?? true);
         if (storeHistory) executionCount++;
-        if (!silent) iopub.Publish("execute_input", new JsonObject { ["code"] = code, ["execution_count"] = executionCount }, request);
-
+        // The cell becomes interruptible before a client can hear that it started: an interrupt sent on seeing
+        // execute_input (as the Jupyter protocol invites) must find it, even when a busy machine delays this thread.
         using var interrupt = new CancellationTokenSource();
         lock (gate) running = interrupt;
+        if (!silent) iopub.Publish("execute_input", new JsonObject { ["code"] = code, ["execution_count"] = executionCount }, request);
         using var outputs = new JupyterOutputs(iopub, request, executionCount);
         stdin.Begin(request, interrupt.Token);
         engine.Observer = silent ? null : outputs;
