@@ -9,10 +9,13 @@
 import glob, json, os, random, re, shutil, sqlite3, sys
 
 SWEEP_LINE = re.compile(r"^\[[\w.-]+\] ")   # "[02-learning-rates] shard 0/1: ...", "[...] render-only: ..."
+# What depends on the cache, not on the runs: a base "pretrained now in 96 s (log: ...)" or "loaded from the cache".
+BASE_FROM = re.compile(r"pretrained now in [^()]*\(log: [^)]*\)|loaded from the cache")
 
 
 def shown(notebook):
-    """Per code cell: its text outputs (stream, plain text, HTML other than charts), without the sweeps' lines."""
+    """Per code cell: its outputs (standard output, plain text, HTML other than charts, errors), without the sweeps' own
+    lines and without standard error, where building caches (tokenizer, token shards, a base model) logs."""
     cells = []
     for cell in json.load(open(notebook, encoding="utf-8"))["cells"]:
         if cell["cell_type"] != "code":
@@ -21,7 +24,7 @@ def shown(notebook):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 parts.append("ERROR " + output.get("ename", "") + ": " + output.get("evalue", ""))
-            if "text" in output:
+            if "text" in output and output.get("name") != "stderr":
                 parts.append("".join(output["text"]))
             data = output.get("data", {})
             if "text/plain" in data:
@@ -29,7 +32,7 @@ def shown(notebook):
             if "text/html" in data and "plotly" not in "".join(data["text/html"]):
                 parts.append("".join(data["text/html"]))
         lines = "\n".join(parts).splitlines()
-        cells.append([line for line in lines if not SWEEP_LINE.match(line.lstrip(" |"))])
+        cells.append([BASE_FROM.sub("<pretrained or cached>", line) for line in lines if not SWEEP_LINE.match(line.lstrip(" |"))])
     return cells
 
 

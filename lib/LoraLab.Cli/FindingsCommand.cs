@@ -98,7 +98,8 @@ public static partial class FindingsCommand
                 if (name.StartsWith("00-", StringComparison.Ordinal)) continue;     // the tour tests no claim
                 throw new InvalidDataException($"{path} shows no findings table (a table with a verdict column): did its last cells run?");
             }
-            found.Add(new NotebookFindings(name, (string?)run["parameters"]?["profile"] ?? "(the notebook's default)", (string?)run["status"] ?? "?",
+            string profile = ((string?)run["parameters"]?["profile"] ?? DefaultProfile(notebook) ?? "?") + ((bool?)run["render_only"] == true ? " (render-only)" : "");
+            found.Add(new NotebookFindings(name, profile, (string?)run["status"] ?? "?",
                                            (string?)run["executed_at"] ?? "", (double?)run["elapsed_seconds"] ?? double.NaN, table.Value.columns, table.Value.rows));
         }
         if (found.Count == 0) throw new InvalidDataException($"no executed notebook with findings in {folder} (NN-name.ipynb from lab run --out)");
@@ -157,6 +158,11 @@ public static partial class FindingsCommand
         return (columns, rows);
     }
 
+    // A run without --profile keeps the notebook's own default: `var profile = "quick";` in the cell tagged parameters.
+    private static string? DefaultProfile(JsonObject notebook) =>
+        notebook["cells"]!.AsArray().Where(cell => cell?["metadata"]?["tags"]?.AsArray().Any(tag => (string?)tag == "parameters") == true)
+            .Select(cell => ProfileKnob().Match(Joined(cell!["source"]!))).FirstOrDefault(m => m.Success)?.Groups[1].Value;
+
     private static string Joined(JsonNode node) => node is JsonArray lines ? string.Concat(lines.Select(l => (string?)l)) : (string?)node ?? "";
     private static string Cell(string text) => text.Replace("|", "\\|").Replace("\n", " ");
     private static string Listed(IEnumerable<string> values) => string.Join(", ", values.Distinct().Order(StringComparer.Ordinal));
@@ -165,6 +171,7 @@ public static partial class FindingsCommand
     private static string Duration(double seconds) => double.IsFinite(seconds) ? LoraLab.Notebooks.Reports.Durations.FormatSeconds(seconds) : "?";
 
     [GeneratedRegex(@"^\d\d-[\w.-]+\.ipynb$")] private static partial Regex NotebookName();
+    [GeneratedRegex(@"\bprofile\s*=\s*""([^""]+)""")] private static partial Regex ProfileKnob();
     [GeneratedRegex(@"<table class=""loralab-table""><thead><tr>(?<head>.*?)</tr></thead><tbody>(?<body>.*?)</tbody></table>", RegexOptions.Singleline)] private static partial Regex LoraLabTable();
     [GeneratedRegex(@"<th>(.*?)</th>", RegexOptions.Singleline)] private static partial Regex HeaderCell();
     [GeneratedRegex(@"<tr>(.*?)</tr>", RegexOptions.Singleline)] private static partial Regex Row();

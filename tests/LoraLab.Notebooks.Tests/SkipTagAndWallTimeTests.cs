@@ -178,7 +178,10 @@ public class SkipTagAndWallTimeTests
         int exitCode = await RunCommand.RunAsync([notebook, "--render-only", "--out", Path.Combine(folder, "out")], log, TestPaths.WorkerCommand,
             prepare: (options, _) => options with { Environment = new Dictionary<string, string> { ["LORALAB_RESULTS_DB"] = "/somewhere/paper.db" } });
         Assert.True(exitCode == ExitCodes.Ok, log.ToString());
-        Assert.Contains("render-only=1 store=/somewhere/paper.db", File.ReadAllText(Path.Combine(folder, "out", "env.ipynb")));
+        string executed = File.ReadAllText(Path.Combine(folder, "out", "env.ipynb"));
+        Assert.Contains("render-only=1 store=/somewhere/paper.db", executed);
+        Assert.True((bool?)System.Text.Json.Nodes.JsonNode.Parse(executed)!["metadata"]!["loralab"]!["render_only"] == true);
+        Assert.Contains("render-only: drawn from the stored runs, nothing trained", File.ReadAllText(Path.Combine(folder, "out", "env.html")));
     }
 
     [Fact]

@@ -55,6 +55,23 @@ public sealed class FindingsCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_run_without_profile_is_listed_under_the_notebooks_own_default()
+    {
+        Executed("02-learning-rate-sweeps", "ci", 10, ["spam", "claim", "1", "agrees"]);
+        string path = Path.Combine(_folder, "02-learning-rate-sweeps.ipynb");
+        var notebook = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        notebook["metadata"]!["loralab"]!.AsObject().Remove("parameters");
+        notebook["cells"]!.AsArray().Insert(0, new JsonObject { ["cell_type"] = "code", ["metadata"] = new JsonObject { ["tags"] = new JsonArray("parameters") },
+                                                               ["source"] = new JsonArray("var profile = \"quick\";   // ci | quick | paper\n", "var r = 8;") });
+        File.WriteAllText(path, notebook.ToJsonString());
+        Assert.Equal("quick", FindingsCommand.Read(_folder).Single().Profile);
+
+        notebook["metadata"]!["loralab"]!["render_only"] = true;     // lab run --render-only marks its notebooks so
+        File.WriteAllText(path, notebook.ToJsonString());
+        Assert.Equal("quick (render-only)", FindingsCommand.Read(_folder).Single().Profile);
+    }
+
+    [Fact]
     public void A_notebook_without_its_findings_table_is_an_error_but_the_tour_has_none_to_show()
     {
         File.WriteAllText(Path.Combine(_folder, "00-tour.ipynb"), """{"metadata": {"loralab": {"status": "ok"}}, "cells": []}""");

@@ -7,7 +7,7 @@ namespace LoraLab.Notebooks.Reports;
 
 /// <summary>What a report's header says about the run, and whether its code starts expanded (lab run --show-code).</summary>
 public sealed record ReportSummary(string Title, string Status, TimeSpan Elapsed, IReadOnlyList<KeyValuePair<string, string>> Parameters,
-    string? Message = null, bool ShowCode = false);
+    string? Message = null, bool ShowCode = false, bool RenderOnly = false);
 
 /// <summary>
 /// A self-contained HTML page for an executed notebook, written to be read (and printed) as a report: markdown
@@ -42,6 +42,8 @@ public static class HtmlReport
             .Append($"<span class=\"status-{Escape(summary.Status)}\">{Escape(summary.Status.Replace('-', ' '))}</span> in {Escape(Durations.Format(summary.Elapsed))}");
         if (summary.Parameters.Count > 0)
             page.Append(" · parameters: ").Append(Escape(string.Join(", ", summary.Parameters.Select(p => $"{p.Key}={p.Value}"))));
+        if (summary.RenderOnly)
+            page.Append(" · render-only: drawn from the stored runs, nothing trained");
         if (skipped > 0)
             page.Append(" · ").Append(skipped == 1 ? "1 cell skipped" : $"{skipped} cells skipped").Append(" (--skip-tag)");
         if (codeCells > 0)

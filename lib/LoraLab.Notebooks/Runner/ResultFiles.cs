@@ -27,11 +27,13 @@ public sealed class ResultFiles(RunOptions options, string sourcePath)
         run["elapsed_seconds"] = Math.Round(elapsed.TotalSeconds, 3);
         run["parameters"] = new JsonObject(options.InjectedValues().Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value)));
         run["executed_at"] = DateTimeOffset.Now.ToString("O");
+        if (options.RenderOnly) run["render_only"] = true;
+        else run.Remove("render_only");
         if (message is null) run.Remove("message");
         else run["message"] = message;
         notebook.Save(ExecutedPath);
 
-        var summary = new ReportSummary(Name, status, elapsed, options.InjectedValues(), message, options.ShowCode);
+        var summary = new ReportSummary(Name, status, elapsed, options.InjectedValues(), message, options.ShowCode, options.RenderOnly);
         AtomicFile.WriteAllText(ReportPath, HtmlReport.Render(notebook, summary, PlotlyPath));
     }
 }

@@ -100,7 +100,8 @@ public sealed class PretrainedBase : IDisposable
                 model.Dispose();
                 return new PretrainedBase(profile, data, null, committed, directory);
             }
-            if (committed is not null) CommittedBases.Check(committedBases, committed, report, directory);
+            try { if (committed is not null) CommittedBases.Check(committedBases, committed, report, directory); }
+            catch { model.Dispose(); throw; }
             return new PretrainedBase(profile, data, model, report, directory);
         }
         if (withoutTraining)
@@ -112,7 +113,8 @@ public sealed class PretrainedBase : IDisposable
 
         var (trained, trainedReport) = Pretrain(profile, data, key, device, log);
         trainedReport = Save(directory, trained, data.Tokenizer, trainedReport);
-        if (committed is not null) CommittedBases.Check(committedBases, committed, trainedReport, directory);
+        try { if (committed is not null) CommittedBases.Check(committedBases, committed, trainedReport, directory); }
+        catch { trained.Dispose(); throw; }
         return new PretrainedBase(profile, data, trained, trainedReport, directory);
     }
 
