@@ -12,6 +12,11 @@ from jupyter_client.session import Session
 KERNEL = "loralab-csharp"
 TIMEOUT = 30
 
+# A shell without job control starts `cmd &` with SIGINT ignored, and an ignored signal stays ignored across exec: the
+# kernel started below would never see the SIGINT that the sigint check sends it (a CI launched in the background
+# failed so). Handling SIGINT here gives the processes this script starts the default disposition again.
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 
 def start():
     return jupyter_client.manager.start_new_kernel(kernel_name=KERNEL, startup_timeout=60)
