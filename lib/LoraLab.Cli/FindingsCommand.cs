@@ -124,11 +124,12 @@ public static partial class FindingsCommand
                         $"{notebooks.Sum(n => n.Count("differs"))} | {notebooks.Sum(n => n.Count("inconclusive"))} |").AppendLine();
         page.AppendLine($"Decided (agrees or differs): {decided} of {claims} claims ({(claims == 0 ? 0 : 100.0 * decided / claims):F0}%).").AppendLine();
 
+        var finished = store.Runs().Where(r => r.Status.IsFinal()).ToList();     // read once: every notebook takes its share
         foreach (var n in notebooks)
         {
             page.AppendLine($"## {n.Name}").AppendLine();
             string number = n.Name.Split('-')[0] + "-";
-            var runs = store.Runs().Where(r => r.Experiment.StartsWith(number, StringComparison.Ordinal) && r.Status.IsFinal()).ToList();
+            var runs = finished.Where(r => r.Experiment.StartsWith(number, StringComparison.Ordinal)).ToList();
             page.AppendLine(runs.Count == 0 ? "The store has no finished run of this notebook." : "Runs in the store:").AppendLine();
             foreach (var experiment in runs.GroupBy(r => r.Experiment).OrderBy(g => g.Key, StringComparer.Ordinal))
             {

@@ -94,6 +94,9 @@ public sealed class PretrainedBase : IDisposable
         if (cached is not null)
         {
             var (model, report) = cached.Value;
+            // The checksum of what is on disk now, read only where there is a committed one to hold it against (a report
+            // written before checksums has none; a changed file differs).
+            if (committed is not null) report = report with { WeightsSha256 = CommittedBases.WeightsSha256(directory) };
             if (committed is not null && withoutTraining && committed.WeightsSha256 is { } sha && sha != report.WeightsSha256)
             {
                 log($"The cached '{profile.Name}' base in {directory} is not the committed one (SHA-256 {report.WeightsSha256}, committed {sha}); render-only goes on without weights.");
@@ -134,8 +137,6 @@ public sealed class PretrainedBase : IDisposable
         {
             var report = JsonSerializer.Deserialize<BaseModelReport>(File.ReadAllText(reportPath))
                          ?? throw new InvalidDataException("report.json is empty");
-            // The checksum of what is on disk now (a report written before checksums has none; a changed file differs).
-            report = report with { WeightsSha256 = CommittedBases.WeightsSha256(directory) };
             return (HfCheckpoint.LoadCausalLM(directory, device), report);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or JsonException or ArgumentException or System.Runtime.InteropServices.ExternalException)
