@@ -15,8 +15,11 @@ public sealed record Generated(int[] Tokens, StopReason Reason);
 /// <summary>
 /// Greedy decoding (always the most likely next token, so the output is a function of the model and the
 /// prompt alone: no sampling, no temperature), for scoring exact-match answers.
-/// Prompts are decoded together in right-padded batches. That is exact for a causal model: the logits at
-/// a row's last real position depend only on the tokens before it, never on the padding after it.
+/// Prompts are decoded together in batches, over a key/value cache (<see cref="KeyValueCache"/>): the prompts
+/// run once, then each step runs one new token per row against the cached keys and values of the earlier ones,
+/// instead of the whole sequence again. Rows are padded on the left and masked, each token at its position within its
+/// own row, so a row's tokens are those it gets alone (up to float rounding: the tests compare against the model's
+/// full forward pass).
 /// A row stops at the first of: a stop token (e.g. &lt;|endoftext|&gt;), the stop rule returning true for the
 /// tokens generated so far, max_new_tokens, or the model's max_position_embeddings.
 /// </summary>
@@ -44,18 +47,19 @@ public static class GreedyDecoder
     private static Generated[] DecodeBatch(LlamaForCausalLM model, List<int[]> prompts, int maxNew, IReadOnlyCollection<int> stopTokens,
                                            Func<IReadOnlyList<int>, bool>? stopRule, int padId, int context)
     {
-        var device = model.device();
         var sequences = prompts.Select(p => new List<int>(p)).ToArray();
         var generated = prompts.Select(_ => new List<int>()).ToArray();
         var reasons = new StopReason?[prompts.Count];
+        using var decoding = new CachedDecoding(model, prompts, padId);
 
+        var next = decoding.Prefill();
         for (int step = 0; step < maxNew && reasons.Any(r => r is null); step++)
         {
-            var active = Enumerable.Range(0, prompts.Count).Where(i => reasons[i] is null).ToArray();
-            var next = NextTokens(model, active.Select(i => sequences[i]).ToArray(), padId, device);
-            for (int k = 0; k < active.Length; k++)
+            if (step > 0) next = decoding.Step(sequences.Select(s => s[^1]).ToArray(), sequences.Select(s => Math.Min(s.Count - 1, context - 1)).ToArray());
+            for (int i = 0; i < prompts.Count; i++)
             {
-                int i = active[k], token = next[k];
+                if (reasons[i] is not null) continue;
+                int token = next[i];
                 if (stopTokens.Contains(token)) { reasons[i] = StopReason.StopToken; continue; }
                 sequences[i].Add(token);
                 generated[i].Add(token);
@@ -66,23 +70,78 @@ public static class GreedyDecoder
         return generated.Select((tokens, i) => new Generated(tokens.ToArray(), reasons[i] ?? StopReason.MaxNewTokens)).ToArray();
     }
 
-    // argmax of the logits at each row's last real position.
-    private static int[] NextTokens(LlamaForCausalLM model, List<int>[] rows, int padId, Device device)
+    /// <summary>
+    /// One batch's decoding over a <see cref="KeyValueCache"/>. The prompts are padded on the left, so that every row's
+    /// next token sits in the same column; each token gets its position within its own row (a padded row's positions
+    /// start at 0 after its padding, as without padding) and attends to its row's real tokens before it, never to
+    /// padding. A padding position attends to itself alone, which keeps its (unused) values finite.
+    /// </summary>
+    private sealed class CachedDecoding : IDisposable
     {
-        using var scope = torch.NewDisposeScope();
-        int T = rows.Max(r => r.Count);
-        var ids = new long[rows.Length * T];
-        Array.Fill(ids, padId);
-        var last = new long[rows.Length];
-        for (int b = 0; b < rows.Length; b++)
+        private readonly LlamaForCausalLM model;
+        private readonly List<int[]> prompts;
+        private readonly int padId;
+        private readonly Device device;
+        private readonly KeyValueCache cache;
+        private Tensor keyIsReal;     // [B, positions so far] (bool): false at padding
+
+        public CachedDecoding(LlamaForCausalLM model, List<int[]> prompts, int padId)
         {
-            for (int t = 0; t < rows[b].Count; t++) ids[b * T + t] = rows[b][t];
-            last[b] = b * T + rows[b].Count - 1;
+            (this.model, this.prompts, this.padId, device) = (model, prompts, padId, model.device());
+            cache = new KeyValueCache(model.config.num_hidden_layers);
+            keyIsReal = torch.zeros(0, dtype: ScalarType.Bool);
         }
-        // Only the last positions need logits: project those hidden states alone (a quarter of a small model's cost).
-        var hidden = model.model.forward(torch.tensor(ids, new long[] { rows.Length, T }, device: device));
-        var atLast = hidden.reshape(rows.Length * T, -1).index_select(0, torch.tensor(last, device: device));
-        var logits = model.lm_head is null ? F.linear(atLast, model.model.embed_tokens.weight!) : model.lm_head.call(atLast);
-        return logits.argmax(1).cpu().data<long>().Select(v => (int)v).ToArray();
+
+        /// <summary>Runs the prompts; returns each row's most likely next token.</summary>
+        public int[] Prefill()
+        {
+            using var scope = torch.NewDisposeScope();
+            int B = prompts.Count, P = prompts.Max(p => p.Length);
+            var ids = new long[B * P];
+            var positions = new long[B * P];
+            var real = new bool[B * P];
+            Array.Fill(ids, padId);
+            for (int b = 0; b < B; b++)
+            {
+                int pad = P - prompts[b].Length;
+                for (int t = pad; t < P; t++) (ids[b * P + t], positions[b * P + t], real[b * P + t]) = (prompts[b][t - pad], t - pad, true);
+            }
+            SetKeyIsReal(torch.tensor(real, new long[] { B, P }, device: device));
+            var causal = torch.ones(P, P, dtype: ScalarType.Bool, device: device).tril();
+            var mask = (causal.unsqueeze(0) & keyIsReal.unsqueeze(1)) | torch.eye(P, dtype: ScalarType.Bool, device: device).unsqueeze(0);
+            return Next(torch.tensor(ids, new long[] { B, P }, device: device), torch.tensor(positions, new long[] { B, P }, device: device), mask.unsqueeze(1));
+        }
+
+        /// <summary>Feeds each row's latest token at its position; returns each row's most likely next token.</summary>
+        public int[] Step(int[] tokens, int[] positions)
+        {
+            using var scope = torch.NewDisposeScope();
+            int B = tokens.Length;
+            SetKeyIsReal(torch.cat(new[] { keyIsReal, torch.ones(B, 1, dtype: ScalarType.Bool, device: device) }, 1));
+            var ids = torch.tensor(tokens.Select(t => (long)t).ToArray(), new long[] { B, 1 }, device: device);
+            var at = torch.tensor(positions.Select(p => (long)p).ToArray(), new long[] { B, 1 }, device: device);
+            return Next(ids, at, keyIsReal.view(B, 1, 1, -1));
+        }
+
+        // argmax of the logits at the last column (every row's latest token, thanks to the left padding).
+        private int[] Next(Tensor ids, Tensor positions, Tensor mask)
+        {
+            var hidden = model.model.ForwardCached(ids, positions, mask, cache);
+            var last = hidden.select(1, hidden.size(1) - 1);
+            var logits = model.lm_head is null ? F.linear(last, model.model.embed_tokens.weight!) : model.lm_head.call(last);
+            return logits.argmax(1).cpu().data<long>().Select(v => (int)v).ToArray();
+        }
+
+        private void SetKeyIsReal(Tensor value)
+        {
+            keyIsReal.Dispose();
+            keyIsReal = value.DetachFromDisposeScope();
+        }
+
+        public void Dispose()
+        {
+            cache.Dispose();
+            keyIsReal.Dispose();
+        }
     }
 }

@@ -41,6 +41,20 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor, Tensor, Tensor>
         return o_proj.call(y.transpose(1, 2).contiguous().view(B, T, H * D));
     }
 
+    /// <summary>Decoding with a cache: x holds only the new positions [B, T_new, C], cos and sin their rotations
+    /// [B, 1, T_new, D], and mask [B, 1, T_new, T_all] says which of all the cached and new positions each attends to
+    /// (true: attends). The new keys and values join the cache of layer <paramref name="layer"/>.</summary>
+    public Tensor ForwardCached(Tensor x, Tensor cos, Tensor sin, Tensor mask, KeyValueCache cache, int layer)
+    {
+        long B = x.size(0), T = x.size(1);
+        int H = config.num_attention_heads, KV = config.key_value_heads, D = config.head_dim;
+        Tensor Heads(nn.Module<Tensor, Tensor> proj, int heads) => proj.call(x).view(B, T, heads, D).transpose(1, 2);
+        var q = Rotary.Apply(Heads(q_proj, H), cos, sin);
+        var (k, v) = cache.Append(layer, Rotary.Apply(Heads(k_proj, KV), cos, sin), Heads(v_proj, KV));
+        var y = F.scaled_dot_product_attention(q, RepeatKeyValues(k), RepeatKeyValues(v), attn_mask: mask);
+        return o_proj.call(y.transpose(1, 2).contiguous().view(B, T, H * D));
+    }
+
     /// <summary>[B, KV, T, D] -> [B, KV·groups, T, D]: key/value head j serves query heads j·groups … j·groups + groups − 1.</summary>
     private Tensor RepeatKeyValues(Tensor kv)
     {
@@ -88,6 +102,13 @@ public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor
         var h = x + self_attn.call(input_layernorm.call(x), cos, sin);
         return h + mlp.call(post_attention_layernorm.call(h));
     }
+
+    /// <summary><see cref="forward"/> for decoding with a cache (<see cref="LlamaAttention.ForwardCached"/>).</summary>
+    public Tensor ForwardCached(Tensor x, Tensor cos, Tensor sin, Tensor mask, KeyValueCache cache, int layer)
+    {
+        var h = x + self_attn.ForwardCached(input_layernorm.call(x), cos, sin, mask, cache, layer);
+        return h + mlp.call(post_attention_layernorm.call(h));
+    }
 }
 
 /// <summary>The backbone (Hugging Face's LlamaModel): embeddings, blocks, final norm; returns hidden states [B, T, C].</summary>
@@ -117,6 +138,25 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         var x = embed_tokens.call(input_ids);
         var (cos, sin) = Rotary.Tables(T, config.head_dim, config.rope_theta, x.dtype, x.device);
         foreach (var layer in layers) x = layer.call(x, cos, sin);
+        return norm.call(x);
+    }
+
+    /// <summary>
+    /// Hidden states [B, T_new, C] of new tokens given the keys and values of the earlier ones in
+    /// <paramref name="cache"/> (greedy decoding: GreedyDecoder). <paramref name="positions"/> [B, T_new] (int64): each
+    /// token's position in its own row, so rows of different lengths share a batch; <paramref name="mask"/>
+    /// [B, 1, T_new, cache length + T_new] (bool): which positions each new token attends to. With an empty cache, the
+    /// positions 0..T−1 and a causal mask this equals <see cref="forward"/> up to float rounding.
+    /// </summary>
+    public Tensor ForwardCached(Tensor input_ids, Tensor positions, Tensor mask, KeyValueCache cache)
+    {
+        long B = input_ids.size(0), T = input_ids.size(1);
+        var x = embed_tokens.call(input_ids);
+        // The tables' row p is the rotation of position p, as in forward (the same float32 arithmetic, element by element).
+        var (cosTable, sinTable) = Rotary.Tables(config.max_position_embeddings, config.head_dim, config.rope_theta, x.dtype, x.device);
+        Tensor At(Tensor table) => table.index_select(0, positions.reshape(-1)).view(B, 1, T, config.head_dim);
+        var (cos, sin) = (At(cosTable), At(sinTable));
+        for (int i = 0; i < layers.Count; i++) x = layers[i].ForwardCached(x, cos, sin, mask, cache, i);
         return norm.call(x);
     }
 }

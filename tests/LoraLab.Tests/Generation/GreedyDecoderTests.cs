@@ -1,4 +1,5 @@
 using LoraLab.Generation;
+using LoraLab.Lora;
 using LoraLab.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -51,6 +52,53 @@ public class GreedyDecoderTests
             Assert.Equal(Array.IndexOf(last, last.Max()), token);
             sequence.Add(token);
         }
+    }
+
+    [Fact]
+    public void Every_row_of_a_padded_batch_gets_the_argmax_of_the_full_forward_pass_over_its_own_sequence()
+    {
+        // Prompts of four lengths in one batch (so three are padded), through LoRA adapters with B ≠ 0: the cached
+        // path must give each row what the model's ordinary forward pass gives that row alone.
+        using var model = Model(6);
+        LoraAdapters.Apply(model, new LoraConfig(r: 2, lora_alpha: 4, target_modules: "q_proj,v_proj,down_proj"));
+        using (torch.no_grad())
+            foreach (var (name, p) in model.named_parameters()) if (name.Contains("lora_B")) p.normal_(0, 0.3);
+        var generated = GreedyDecoder.Generate(model, Prompts, max_new_tokens: 6, NoStop, batchSize: 4);
+        model.eval();
+        using var _ = torch.no_grad();
+        for (int i = 0; i < Prompts.Length; i++)
+        {
+            var sequence = Prompts[i].ToList();
+            foreach (int token in generated[i].Tokens)
+            {
+                using var scope = torch.NewDisposeScope();
+                var logits = model.forward(torch.tensor(sequence.Select(t => (long)t).ToArray(), new long[] { 1, sequence.Count }));
+                var last = logits.narrow(1, sequence.Count - 1, 1).reshape(-1).data<float>().ToArray();
+                Assert.Equal(Array.IndexOf(last, last.Max()), token);
+                sequence.Add(token);
+            }
+        }
+    }
+
+    [Fact]
+    public void The_cached_forward_pass_one_token_at_a_time_equals_the_full_forward_pass()
+    {
+        // Grouped-query attention (2 key/value heads for 4 query heads), so the cache holds fewer heads than attend.
+        torch.manual_seed(7);
+        using var model = new LlamaForCausalLM(TestSupport.TinyLlama(init: 0.2) with { num_key_value_heads = 2 });
+        model.eval();
+        using var _ = torch.no_grad();
+        long[] tokens = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3];
+        var full = model.model.forward(torch.tensor(tokens, new long[] { 1, tokens.Length }));
+        using var cache = new KeyValueCache(model.config.num_hidden_layers);
+        const int prompt = 4;
+        var causal = torch.ones(prompt, prompt, dtype: ScalarType.Bool).tril().view(1, 1, prompt, prompt);
+        var parts = new List<Tensor> { model.model.ForwardCached(torch.tensor(tokens[..prompt], new long[] { 1, prompt }), torch.arange(prompt).view(1, prompt), causal, cache) };
+        for (int t = prompt; t < tokens.Length; t++)
+            parts.Add(model.model.ForwardCached(torch.tensor(new[] { tokens[t] }, new long[] { 1, 1 }), torch.tensor(new long[] { t }).view(1, 1),
+                                                torch.ones(1, 1, 1, t + 1, dtype: ScalarType.Bool), cache));
+        Assert.Equal(tokens.Length, cache.Length);
+        Assert.True(TestSupport.MaxAbsDiff(torch.cat(parts, 1), full) < 1e-5);
     }
 
     [Fact]
