@@ -1,3 +1,5 @@
+using LoraLab.Data.Results;
+
 namespace LoraLab.Analysis;
 
 /// <summary>A least-squares line log y = Intercept + Slope · log x, fitted on <see cref="Points"/> points.</summary>
@@ -106,6 +108,17 @@ public static class Fits
         return new RateOptimum(refined ?? b.LearningRate, b.LearningRate, b.Loss, atLow, atHigh, oneSided);
     }
 
+    /// <summary>
+    /// A learning-rate curve read from a sweep's runs: one point per rate (<paramref name="learningRate"/> of each run's
+    /// config), the mean of <paramref name="metric"/> over that rate's runs (its seeds). A rate is diverged, and so not
+    /// usable, when any of its runs diverged or ended without a finite value of the metric: a mean over the others would
+    /// hide an unstable rate.
+    /// </summary>
+    public static List<RatePoint> RateCurve<TConfig>(IEnumerable<GridRun<TConfig>> runs, Func<TConfig, double> learningRate, string metric) =>
+        runs.GroupBy(run => learningRate(run.Config)).OrderBy(rate => rate.Key)
+            .Select(rate => new RatePoint(rate.Key, rate.Average(run => run[metric]), rate.Any(run => run.Diverged || !double.IsFinite(run[metric]))))
+            .ToList();
+
     /// <summary>The largest rate below the first one that diverged (see <see cref="StabilityEdge"/>).</summary>
     public static StabilityEdge Edge(IReadOnlyList<RatePoint> curve)
     {
@@ -114,5 +127,23 @@ public static class Fits
         if (firstDiverged < 0) return new StabilityEdge(points.Count == 0 ? double.NaN : points[^1].LearningRate, Bracketed: false);
         if (firstDiverged == 0) return new StabilityEdge(double.NaN, Bracketed: false);
         return new StabilityEdge(points[firstDiverged - 1].LearningRate, Bracketed: true);
+    }
+
+    /// <summary>
+    /// The rates to train next to resolve a curve's stability edge more finely than its grid: <paramref name="points"/>
+    /// rates that split the gap between the edge and the first rate that diverged into equal steps in log rate (3 points
+    /// in an octave: quarter octaves). Empty when the edge is not bracketed (nothing diverged, or the smallest rate did). A
+    /// rate the curve already holds is not returned again. Pass the curve of the coarse grid: called again on a curve that
+    /// holds the refined rates, it splits the new, smaller gap.
+    /// </summary>
+    public static IReadOnlyList<double> EdgeRefinement(IReadOnlyList<RatePoint> curve, int points)
+    {
+        if (points < 1) throw new ArgumentOutOfRangeException(nameof(points), points, "the edge is refined by at least one rate");
+        var edge = Edge(curve);
+        if (!edge.Bracketed) return Array.Empty<double>();
+        double firstDiverged = curve.Where(p => p.Diverged).Min(p => p.LearningRate);
+        double step = Math.Log(firstDiverged / edge.Rate) / (points + 1);
+        return Enumerable.Range(1, points).Select(k => edge.Rate * Math.Exp(k * step))
+            .Where(lr => !curve.Any(p => Math.Abs(Math.Log(p.LearningRate / lr)) < 1e-9)).ToList();
     }
 }

@@ -13,13 +13,14 @@ namespace LoraLab.Experiments;
 /// Everything a run of notebook 01's language-model part (Hayou et al. 2024 on a pretrained model) depends on: LoRA of
 /// rank <paramref name="r"/> on <paramref name="target_modules"/> of the base <paramref name="base_profile"/> (cache key
 /// <paramref name="base_model"/>), initialized by <paramref name="init"/> (Init[A]: B = 0; Init[B]: A = 0), finetuned on
-/// code for <paramref name="max_steps"/> steps of AdamW at a constant <paramref name="learning_rate"/>, no weight decay,
-/// no clipping: two runs that differ only in init differ only in which factor starts at zero. The held-out validation
-/// loss is measured every <paramref name="eval_steps"/> steps on <paramref name="eval_batches"/> batches of windows.
+/// code for <paramref name="max_steps"/> steps of AdamW at a constant <paramref name="learning_rate"/> on
+/// <paramref name="batch_size"/> windows a step, no weight decay, no clipping: two runs that differ only in init differ
+/// only in which factor starts at zero. The held-out validation loss is measured every <paramref name="eval_steps"/>
+/// steps on <paramref name="eval_batches"/> batches of the base's batch size (the same windows for every run).
 /// Its JSON is hashed, so equal configs are the same run in the store.
 /// </summary>
 public sealed record CodeLoraConfig(string base_profile, string base_model, LoraInit init, double learning_rate, int max_steps,
-                                    int r, double lora_alpha, string target_modules, int eval_steps, int eval_batches)
+                                    int r, double lora_alpha, string target_modules, int eval_steps, int eval_batches, int batch_size)
 {
     /// <summary>Throws an <see cref="ArgumentException"/> that names the field when the config cannot be a run.</summary>
     public void Validate()
@@ -32,6 +33,7 @@ public sealed record CodeLoraConfig(string base_profile, string base_model, Lora
         if (!(lora_alpha > 0)) throw new ArgumentException($"lora_alpha must be positive, got {lora_alpha}", nameof(lora_alpha));
         if (string.IsNullOrWhiteSpace(target_modules)) throw new ArgumentException("target_modules names the adapted projections (e.g. \"q_proj,v_proj\")", nameof(target_modules));
         if (eval_steps < 1 || eval_batches < 1) throw new ArgumentException($"eval_steps and eval_batches must be at least 1, got {eval_steps} and {eval_batches}", nameof(eval_steps));
+        if (batch_size < 1) throw new ArgumentException($"batch_size must be at least 1, got {batch_size}", nameof(batch_size));
     }
 }
 
@@ -63,7 +65,7 @@ public sealed class CodeLora : ISoloSweepTask<CodeLora, CodeLoraConfig>
         LoraAdapters.RecordNorms(model);
         var layers = LoraAdapters.Layers(model).Select(l => l.layer).ToList();
         var (length, batch) = (baseModel.Profile.ContextLength, baseModel.Profile.BatchSize);
-        var windows = new TokenWindows(code.Train, length, batch, seed);
+        var windows = new TokenWindows(code.Train, length, c.batch_size, seed);
         double Loss(int[] tokens) => HeldOutLoss.Evaluate(model, tokens, length, batch, c.eval_batches * batch).Loss;
 
         context?.LogMetric(0, "eval_loss", Loss(code.Validation));

@@ -1,4 +1,5 @@
 using LoraLab.Analysis;
+using LoraLab.Data.Results;
 
 namespace LoraLab.Tests.Analysis;
 
@@ -101,5 +102,43 @@ public class FitsTests
         var none = Fits.Edge(new List<RatePoint> { new(1, 1, false), new(2, 1, false) });
         Assert.Equal(new StabilityEdge(2, Bracketed: false), none);
         Assert.True(double.IsNaN(Fits.Edge(new List<RatePoint> { new(1, 1, true) }).Rate));
+    }
+
+    [Fact]
+    public void A_rate_curve_averages_each_rates_seeds_and_marks_a_rate_unusable_when_any_of_its_runs_diverged_or_has_no_value()
+    {
+        GridRun<double> Run(double lr, int seed, double loss, RunStatus status = RunStatus.Done) =>
+            new(lr, "", seed, status, new Dictionary<string, double> { ["validation_loss"] = loss }, 0);
+        var runs = new[]
+        {
+            Run(0.01, 0, 1.0), Run(0.01, 1, 3.0),
+            Run(0.001, 0, 2.0), Run(0.001, 1, 4.0),
+            Run(0.1, 0, 0.5), Run(0.1, 1, 9.0, RunStatus.Diverged),
+            Run(1.0, 0, 0.5), Run(1.0, 1, double.NaN),
+        };
+        var curve = Fits.RateCurve(runs, lr => lr, "validation_loss");
+        Assert.Equal(new[] { 0.001, 0.01, 0.1, 1.0 }, curve.Select(p => p.LearningRate).ToArray());
+        Assert.Equal(new[] { 3.0, 2.0 }, curve.Take(2).Select(p => p.Loss).ToArray());
+        Assert.True(curve[0].Usable && curve[1].Usable);
+        Assert.True(curve[2].Diverged && !curve[2].Usable);
+        Assert.True(curve[3].Diverged && !curve[3].Usable);
+        // So the optimum is the stable rate with the lowest mean, refined only from below next to the unusable one.
+        Assert.Equal(0.01, Fits.Optimum(curve)!.GridRate);
+    }
+
+    [Fact]
+    public void The_edge_refinement_splits_the_octave_between_the_edge_and_the_first_divergence_into_equal_log_steps()
+    {
+        var curve = new List<RatePoint> { new(0.25, 1, false), new(0.5, 1, false), new(1, double.NaN, true), new(2, double.NaN, true) };
+        var rates = Fits.EdgeRefinement(curve, 3);
+        Assert.Equal(3, rates.Count);
+        for (int k = 0; k < 3; k++) Assert.Equal(Math.Pow(2, -1 + (k + 1) / 4.0), rates[k], 12);
+        // Refined, the edge moves up to the largest refined rate that stayed stable.
+        var refined = curve.Concat(new RatePoint[] { new(rates[0], 1, false), new(rates[1], 1, false), new(rates[2], double.NaN, true) }).ToList();
+        Assert.Equal(rates[1], Fits.Edge(refined).Rate);
+
+        Assert.Empty(Fits.EdgeRefinement(new List<RatePoint> { new(1, 1, false), new(2, 1, false) }, 3));   // nothing diverged
+        Assert.Empty(Fits.EdgeRefinement(new List<RatePoint> { new(1, double.NaN, true) }, 3));            // nothing stable
+        Assert.Throws<ArgumentOutOfRangeException>(() => Fits.EdgeRefinement(curve, 0));
     }
 }

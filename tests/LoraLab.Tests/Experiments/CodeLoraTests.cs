@@ -12,7 +12,7 @@ namespace LoraLab.Tests.Experiments;
 public class CodeLoraTests
 {
     private static CodeLoraConfig Recipe(string base_model, LoraInit init) =>
-        new("tiny", base_model, init, learning_rate: 4e-3, max_steps: 4, r: 4, lora_alpha: 8, target_modules: "q_proj,v_proj", eval_steps: 2, eval_batches: 2);
+        new("tiny", base_model, init, learning_rate: 4e-3, max_steps: 4, r: 4, lora_alpha: 8, target_modules: "q_proj,v_proj", eval_steps: 2, eval_batches: 2, batch_size: 8);
 
     [Fact]
     public void Both_inits_start_from_the_base_models_validation_loss_and_record_what_the_notebook_reads()
@@ -60,10 +60,11 @@ public class CodeLoraTests
     [InlineData("r")]
     [InlineData("max_steps")]
     [InlineData("init")]
+    [InlineData("batch_size")]
     public void A_config_that_cannot_be_a_run_is_refused_naming_the_field(string field)
     {
         var c = Recipe("k", LoraInit.InitA_Gaussian);
-        var bad = field switch { "r" => c with { r = 0 }, "max_steps" => c with { max_steps = 0 }, _ => c with { init = LoraInit.PiSSA } };
+        var bad = field switch { "r" => c with { r = 0 }, "max_steps" => c with { max_steps = 0 }, "batch_size" => c with { batch_size = 0 }, _ => c with { init = LoraInit.PiSSA } };
         Assert.Equal(field, Assert.Throws<ArgumentException>(() => CodeLora.Train(bad, 0, null)).ParamName);
     }
 }
