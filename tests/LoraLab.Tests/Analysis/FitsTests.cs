@@ -122,7 +122,7 @@ public class FitsTests
         Assert.True(curve[0].Usable && curve[1].Usable);
         Assert.True(curve[2].Diverged && !curve[2].Usable);
         Assert.True(curve[3].Diverged && !curve[3].Usable);
-        // So the optimum is the stable rate with the lowest mean, refined only from below next to the unusable one.
+        // So the optimum is the usable rate with the lowest mean: neither 0.1's one seed at 0.5 nor 1.0's counts.
         Assert.Equal(0.01, Fits.Optimum(curve)!.GridRate);
     }
 
