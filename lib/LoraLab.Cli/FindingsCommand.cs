@@ -79,7 +79,7 @@ public static partial class FindingsCommand
         }
     }
 
-    /// <summary>The findings of every executed notebook NN-*.ipynb of a folder, in name order; a notebook without a
+    /// <summary>The findings of every executed notebook NN-*.ipynb or NNx-*.ipynb (01b) of a folder, in name order; a notebook without a
     /// findings table (a column "verdict") is an error, unless it has no sweeps at all (00-tour: no claims).</summary>
     public static IReadOnlyList<NotebookFindings> Read(string folder)
     {
@@ -171,7 +171,7 @@ public static partial class FindingsCommand
         ? t.ToUniversalTime().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) : "?";
     private static string Duration(double seconds) => double.IsFinite(seconds) ? LoraLab.Notebooks.Reports.Durations.FormatSeconds(seconds) : "?";
 
-    [GeneratedRegex(@"^\d\d-[\w.-]+\.ipynb$")] private static partial Regex NotebookName();
+    [GeneratedRegex(@"^\d\d[a-z]?-[\w.-]+\.ipynb$")] private static partial Regex NotebookName();
     [GeneratedRegex(@"\bprofile\s*=\s*""([^""]+)""")] private static partial Regex ProfileKnob();
     [GeneratedRegex(@"<table class=""loralab-table""><thead><tr>(?<head>.*?)</tr></thead><tbody>(?<body>.*?)</tbody></table>", RegexOptions.Singleline)] private static partial Regex LoraLabTable();
     [GeneratedRegex(@"<th>(.*?)</th>", RegexOptions.Singleline)] private static partial Regex HeaderCell();
