@@ -55,6 +55,17 @@ public sealed class FindingsCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_lettered_notebook_is_read_between_its_number_and_the_next_and_other_files_are_not()
+    {
+        Executed("02-learning-rate-sweeps", "quick", 10, ["spam", "claim", "1", "agrees"]);
+        Executed("01b-initialization-lm", "quick", 10, ["LM", "A beats B", "-0.1", "agrees"]);
+        Executed("01-initialization", "quick", 10, ["toy", "slope", "-0.7", "differs"]);
+        Executed("notes-01", "quick", 10, ["x", "y", "z", "agrees"]);      // not NN- or NNx-: not a workbook notebook
+        Assert.Equal(new[] { "01-initialization", "01b-initialization-lm", "02-learning-rate-sweeps" },
+                     FindingsCommand.Read(_folder).Select(n => n.Name).ToArray());
+    }
+
+    [Fact]
     public void A_run_without_profile_is_listed_under_the_notebooks_own_default()
     {
         Executed("02-learning-rate-sweeps", "ci", 10, ["spam", "claim", "1", "agrees"]);

@@ -107,4 +107,28 @@ public class LoraInitTests
         Assert.InRange(std, 0.96 / r, 1.04 / r);
         Assert.Equal(0.0, layer.lora_B.abs().max().ToDouble());
     }
+
+    [Theory]
+    [InlineData("init_a", "InitA_Gaussian", true, LoraInit.InitA_Gaussian)]
+    [InlineData("init_a", "InitA_KaimingUniform", true, LoraInit.InitA_KaimingUniform)]
+    [InlineData("init_b", "InitB_Gaussian", false, LoraInit.InitB_Gaussian)]
+    [InlineData("init_b", "InitB_KaimingUniform", false, LoraInit.InitB_KaimingUniform)]
+    public void An_init_knob_takes_its_familys_variants(string knob, string value, bool initA, LoraInit expected)
+    {
+        Assert.Equal(expected, initA ? LoraInitKnob.InitA(knob, value) : LoraInitKnob.InitB(knob, value));
+    }
+
+    [Theory]
+    [InlineData("init_a", "InitB_Gaussian", true)]      // the other family: a comparison of two Init[B]s
+    [InlineData("init_b", "InitA_Gaussian", false)]
+    [InlineData("init_a", "PiSSA", true)]               // neither factor starts at zero
+    [InlineData("init_a", "InitA_gausian", true)]       // misspelt
+    [InlineData("init_b", "3", false)]                  // a number Enum.TryParse would take for InitB_Gaussian
+    public void An_init_knob_refuses_anything_else_naming_the_knob_and_the_values_it_takes(string knob, string value, bool initA)
+    {
+        var e = Assert.Throws<ArgumentException>(() => initA ? LoraInitKnob.InitA(knob, value) : LoraInitKnob.InitB(knob, value));
+        Assert.Equal(knob, e.ParamName);
+        Assert.Contains(value, e.Message);
+        Assert.Contains(initA ? "InitA_Gaussian or InitA_KaimingUniform" : "InitB_Gaussian or InitB_KaimingUniform", e.Message);
+    }
 }

@@ -89,3 +89,20 @@ public static class LoraInitExtensions
         }
     }
 }
+
+/// <summary>
+/// A notebook knob that names an init (notebooks 01 and 01b: <c>init_a</c>, <c>init_b</c>): a knob for Init[A] takes
+/// only Init[A]'s variants (B = 0) and one for Init[B] only Init[B]'s (A = 0), so that a misspelt or swapped value fails
+/// in the profile cell, naming the knob and the values it takes, not as a comparison of two inits of one kind.
+/// </summary>
+public static class LoraInitKnob
+{
+    public static LoraInit InitA(string knob, string value) => Parse(knob, value, zeroesB: true);
+
+    public static LoraInit InitB(string knob, string value) => Parse(knob, value, zeroesB: false);
+
+    private static LoraInit Parse(string knob, string value, bool zeroesB) =>
+        // By name only: Enum.TryParse would also take "3" for the fourth value.
+        Enum.GetNames<LoraInit>().Contains(value) && Enum.Parse<LoraInit>(value) is var init && init != LoraInit.PiSSA && init.ZeroesB() == zeroesB ? init
+        : throw new ArgumentException($"{knob} = '{value}': use " + (zeroesB ? "InitA_Gaussian or InitA_KaimingUniform" : "InitB_Gaussian or InitB_KaimingUniform"), knob);
+}
