@@ -43,6 +43,38 @@ public class ParameterInjectionTests
     }
 
     [Fact]
+    public void Each_value_follows_the_parameters_cell_that_declares_it()
+    {
+        // The recipe's knobs first; the profile's sizes as knobs after the cell that reads the profile.
+        var notebook = NotebookDocument.Parse("""
+            {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+              {"cell_type": "code", "id": "knobs", "metadata": {"tags": ["parameters"]}, "outputs": [], "execution_count": null,
+               "source": "var profile = \"quick\";\nvar r = 8;"},
+              {"cell_type": "code", "id": "sizes", "metadata": {}, "outputs": [], "execution_count": null,
+               "source": "var sizes = profile == \"ci\" ? (steps: 2, seeds: new[] { 0 }) : (steps: 80, seeds: new[] { 0, 1 });"},
+              {"cell_type": "code", "id": "sized", "metadata": {"tags": ["parameters"]}, "outputs": [], "execution_count": null,
+               "source": "int max_steps = sizes.steps;\nint[] seeds = sizes.seeds;"},
+              {"cell_type": "code", "id": "use", "metadata": {}, "outputs": [], "execution_count": null, "source": "max_steps"}
+            ]}
+            """);
+
+        var warnings = ParameterInjection.Inject(notebook,
+            [KeyValuePair.Create("max_steps", "5"), KeyValuePair.Create("profile", "ci"), KeyValuePair.Create("seeds", "3,4")]);
+
+        Assert.Empty(warnings);
+        Assert.Equal(["knobs", "injected-parameters", "sizes", "sized", "injected-parameters-2", "use"],
+                     notebook.Cells.Select(cell => (string?)cell.Json["id"]).ToArray());
+        Assert.Equal("// Parameters injected by lab run\nstring profile = \"ci\";", notebook.Cells[1].Source);
+        Assert.Equal("// Parameters injected by lab run\nint max_steps = 5;\nint[] seeds = new int[] { 3, 4 };", notebook.Cells[4].Source);
+
+        // A second injection replaces both cells; a name no cell declares goes after the first, with a warning.
+        warnings = ParameterInjection.Inject(notebook, [KeyValuePair.Create("typo", "1")]);
+        Assert.Equal(5, notebook.Cells.Count);
+        Assert.Contains("var typo = 1;", notebook.Cells[1].Source);
+        Assert.Contains("typo", Assert.Single(warnings));
+    }
+
+    [Fact]
     public void Invalid_parameter_names_are_rejected()
     {
         Assert.Throws<ParameterException>(() => ParameterInjection.Declaration("not a name", "1"));

@@ -31,8 +31,8 @@ public class ParameterLiteralTests
         foreach (var path in notebooks)
         {
             var notebook = NotebookDocument.Load(path);
-            var parameters = notebook.Cells.SingleOrDefault(cell => cell.HasTag("parameters"));
-            if (parameters is null) continue;   // a notebook without knobs (the tour)
+            // Every parameters cell (the recipe's knobs, and the profile's sizes as knobs); none in the tour.
+            foreach (var parameters in notebook.Cells.Where(cell => cell.HasTag("parameters")))
             foreach (var (name, type) in ParameterInjection.DeclaredTypes(parameters.Source))
                 Assert.True(ParameterInjection.CanSet(type), $"{Path.GetFileName(path)}: --param {name} cannot be set (declared as {type})");
         }

@@ -84,7 +84,7 @@ public class RunnerBadInputTests
         var (exitCode, log) = await RunnerTests.Run(notebook, "--param", "stpes=7", "--out", folder + "/out");
 
         Assert.True(exitCode == ExitCodes.Ok, log);
-        Assert.Contains("warning: p.ipynb: the parameters cell does not declare stpes (it declares: steps, label)", log);
+        Assert.Contains("warning: p.ipynb: no parameters cell declares stpes (they declare: steps, label)", log);
     }
 
     [Theory]

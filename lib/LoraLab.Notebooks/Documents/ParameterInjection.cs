@@ -6,10 +6,13 @@ using static LoraLab.Notebooks.Documents.ParameterLiterals;
 namespace LoraLab.Notebooks.Documents;
 
 /// <summary>
-/// papermill-style parameters. The cell tagged "parameters" holds defaults such as <c>var steps = 200;</c>; the runner's
+/// papermill-style parameters. A cell tagged "parameters" holds defaults such as <c>var steps = 200;</c>; the runner's
 /// --param/--profile values go into a new cell tagged "injected-parameters" placed right after it (or first, if there is
 /// no parameters cell). C# scripting lets a later cell redeclare a variable, so the new values win.
-/// Each value becomes a literal of the type the parameters cell declares (see <see cref="ParameterLiterals"/>).
+/// A notebook may have several parameters cells: the recipe first, then, after the cell that reads the profile, the
+/// profile's sizes as knobs (<c>int max_steps = sizes.max_steps;</c>), so that no knob needs a sentinel such as 0 for
+/// "the profile's". Each value is injected after the cell that declares it (the last one, if several do).
+/// Each value becomes a literal of the type its parameters cell declares (see <see cref="ParameterLiterals"/>).
 /// </summary>
 public static class ParameterInjection
 {
@@ -17,8 +20,8 @@ public static class ParameterInjection
     public const string InjectedTag = "injected-parameters";
 
     /// <summary>
-    /// Adds the injected cell (replacing one from an earlier run); does nothing when there are no values. Returns
-    /// warnings (papermill's: a name the parameters cell does not declare is injected anyway, with a warning); throws a
+    /// Adds the injected cells (replacing those of an earlier run); does nothing when there are no values. Returns
+    /// warnings (papermill's: a name no parameters cell declares is injected anyway, with a warning); throws a
     /// <see cref="ParameterException"/> for a value that cannot be a literal of its declared type.
     /// </summary>
     public static IReadOnlyList<string> Inject(NotebookDocument notebook, IReadOnlyList<KeyValuePair<string, string>> values, string name = "notebook")
@@ -27,20 +30,33 @@ public static class ParameterInjection
         if (values.Count == 0) return [];
 
         var warnings = new List<string>();
-        var parametersCell = notebook.Cells.FindIndex(cell => cell.IsCode && cell.HasTag(ParametersTag));
-        var declared = parametersCell < 0 ? [] : DeclaredTypes(notebook.Cells[parametersCell].Source);
-        if (parametersCell < 0)
+        var parametersCells = Enumerable.Range(0, notebook.Cells.Count)
+            .Where(i => notebook.Cells[i].IsCode && notebook.Cells[i].HasTag(ParametersTag)).ToList();
+        var declaredIn = parametersCells.Select(i => (cell: i, types: DeclaredTypes(notebook.Cells[i].Source))).ToList();
+        if (parametersCells.Count == 0)
             warnings.Add($"{name}: no cell is tagged \"{ParametersTag}\"; the parameters go into a new first cell.");
-        var unknown = values.Select(pair => pair.Key).Where(key => parametersCell >= 0 && !declared.ContainsKey(key)).ToList();
+        // Each value goes after the last parameters cell that declares it; an undeclared one after the first (or first of all).
+        var targets = values.Select(pair => declaredIn.LastOrDefault(d => d.types.ContainsKey(pair.Key)) is { types: not null } found
+            ? (pair, found.cell, type: found.types[pair.Key]) : (pair, cell: parametersCells.FirstOrDefault(-1), type: (string?)null)).ToList();
+        var unknown = targets.Where(t => t.type is null && parametersCells.Count > 0).Select(t => t.pair.Key).ToList();
         if (unknown.Count > 0)
-            warnings.Add($"{name}: the parameters cell does not declare {string.Join(", ", unknown)} (it declares: " +
-                $"{(declared.Count == 0 ? "nothing" : string.Join(", ", declared.Keys))}); injected anyway.");
+        {
+            var all = declaredIn.SelectMany(d => d.types.Keys).Distinct().ToList();
+            warnings.Add($"{name}: no parameters cell declares {string.Join(", ", unknown)} (they declare: " +
+                $"{(all.Count == 0 ? "nothing" : string.Join(", ", all))}); injected anyway.");
+        }
 
-        var source = string.Join("\n", values.Select(pair =>
-            Declaration(pair.Key, pair.Value, declared.TryGetValue(pair.Key, out var type) ? type : null)));
-        var injected = NotebookCell.NewCSharpCode("// Parameters injected by lab run\n" + source, InjectedTag);
-        if (notebook.FormatMinor >= 5) injected.Json["id"] = CellIds.NewUnique(notebook, InjectedTag);
-        notebook.Cells.Insert(parametersCell + 1, injected);
+        // Declarations first (a bad value throws before the notebook changes), then the cells in notebook order; each
+        // insertion moves the later parameters cells down by one.
+        var cells = targets.GroupBy(t => t.cell)
+            .Select(group => (after: group.Key, source: string.Join("\n", group.Select(t => Declaration(t.pair.Key, t.pair.Value, t.type)))))
+            .OrderBy(c => c.after).ToList();
+        foreach (var (after, source, inserted) in cells.Select((c, i) => (c.after, c.source, i)))
+        {
+            var injected = NotebookCell.NewCSharpCode("// Parameters injected by lab run\n" + source, InjectedTag);
+            if (notebook.FormatMinor >= 5) injected.Json["id"] = CellIds.NewUnique(notebook, InjectedTag);
+            notebook.Cells.Insert(after + inserted + 1, injected);
+        }
         return warnings;
     }
 

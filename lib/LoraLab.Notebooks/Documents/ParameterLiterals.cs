@@ -62,7 +62,7 @@ public static class ParameterLiterals
         return type.IsArray ? $"new {type.Element}[] {{ {body} }}" : $"new System.Collections.Generic.List<{type.Element}> {{ {body} }}";
     }
 
-    /// <summary>The type of a value given for a name the parameters cell does not declare: int, long, double, bool or string.</summary>
+    /// <summary>The type of a value given for a name no parameters cell declares: int, long, double, bool or string.</summary>
     public static string InferScalar(string value) =>
         bool.TryParse(value, out _) ? "bool"
         : int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? "int"
