@@ -35,10 +35,12 @@ public static class ParameterInjection
         var declaredIn = parametersCells.Select(i => (cell: i, types: DeclaredTypes(notebook.Cells[i].Source))).ToList();
         if (parametersCells.Count == 0)
             warnings.Add($"{name}: no cell is tagged \"{ParametersTag}\"; the parameters go into a new first cell.");
-        // Each value goes after the last parameters cell that declares it; an undeclared one after the first (or first of all).
-        var targets = values.Select(pair => declaredIn.LastOrDefault(d => d.types.ContainsKey(pair.Key)) is { types: not null } found
-            ? (pair, found.cell, type: found.types[pair.Key]) : (pair, cell: parametersCells.FirstOrDefault(-1), type: (string?)null)).ToList();
-        var unknown = targets.Where(t => t.type is null && parametersCells.Count > 0).Select(t => t.pair.Key).ToList();
+        // Each value goes after the last parameters cell that declares it (a later declaration wins), typed as declared
+        // there; an undeclared one after the first parameters cell, or first in the notebook when there is none.
+        (int cell, string? type) Target(string key) => declaredIn.LastOrDefault(d => d.types.ContainsKey(key)) is { types: not null } d
+            ? (d.cell, d.types[key]) : (parametersCells.FirstOrDefault(-1), null);
+        var targets = values.Select(pair => (pair, place: Target(pair.Key))).ToList();
+        var unknown = targets.Where(t => t.place.type is null && parametersCells.Count > 0).Select(t => t.pair.Key).ToList();
         if (unknown.Count > 0)
         {
             var all = declaredIn.SelectMany(d => d.types.Keys).Distinct().ToList();
@@ -48,8 +50,8 @@ public static class ParameterInjection
 
         // Declarations first (a bad value throws before the notebook changes), then the cells in notebook order; each
         // insertion moves the later parameters cells down by one.
-        var cells = targets.GroupBy(t => t.cell)
-            .Select(group => (after: group.Key, source: string.Join("\n", group.Select(t => Declaration(t.pair.Key, t.pair.Value, t.type)))))
+        var cells = targets.GroupBy(t => t.place.cell)
+            .Select(group => (after: group.Key, source: string.Join("\n", group.Select(t => Declaration(t.pair.Key, t.pair.Value, t.place.type)))))
             .OrderBy(c => c.after).ToList();
         foreach (var (after, source, inserted) in cells.Select((c, i) => (c.after, c.source, i)))
         {

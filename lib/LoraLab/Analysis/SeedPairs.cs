@@ -17,8 +17,8 @@ public static class SeedPairs
     public static IReadOnlyList<(TKey Key, GridRun<T> A, GridRun<T> B)> Of<T, TKey>(IEnumerable<GridRun<T>> a, IEnumerable<GridRun<T>> b,
         Func<GridRun<T>, TKey> pairBy) where TKey : notnull
     {
-        var first = ByKey(a, pairBy, "first");
-        var second = ByKey(b, pairBy, "second").ToDictionary(run => pairBy(run));
+        var first = OnePerKey(a, pairBy, "first");
+        var second = OnePerKey(b, pairBy, "second").ToDictionary(run => pairBy(run));
         return first.Where(run => second.ContainsKey(pairBy(run))).Select(run => (pairBy(run), run, second[pairBy(run)])).ToList();
     }
 
@@ -37,7 +37,7 @@ public static class SeedPairs
 
     // A group with two runs of one key mixes configurations (two learning rates of one seed): a pairing would pick one
     // of them arbitrarily, so it is refused, naming the key.
-    private static List<GridRun<T>> ByKey<T, TKey>(IEnumerable<GridRun<T>> runs, Func<GridRun<T>, TKey> pairBy, string group) where TKey : notnull
+    private static List<GridRun<T>> OnePerKey<T, TKey>(IEnumerable<GridRun<T>> runs, Func<GridRun<T>, TKey> pairBy, string group) where TKey : notnull
     {
         var list = runs.ToList();
         var repeated = list.GroupBy(pairBy).FirstOrDefault(g => g.Count() > 1);
