@@ -63,7 +63,7 @@ public class ParameterInjectionTests
 
         Assert.Empty(warnings);
         Assert.Equal(["knobs", "injected-parameters", "sizes", "sized", "injected-parameters-2", "use"],
-                     notebook.Cells.Select(cell => (string?)cell.Json["id"]).ToArray());
+                     notebook.Cells.Select(cell => (string)cell.Json["id"]!).ToArray());
         Assert.Equal("// Parameters injected by lab run\nstring profile = \"ci\";", notebook.Cells[1].Source);
         Assert.Equal("// Parameters injected by lab run\nint max_steps = 5;\nint[] seeds = new int[] { 3, 4 };", notebook.Cells[4].Source);
 
