@@ -80,6 +80,15 @@ public class SweepTests
     }
 
     [Fact]
+    public void The_shard_knob_is_the_whole_grid_when_empty_and_one_shard_when_written_i_of_n()
+    {
+        Assert.Equal(Shard.All, Shard.FromKnob(""));
+        Assert.Equal(new Shard(2, 4), Shard.FromKnob("2/4"));
+        Assert.Throws<FormatException>(() => Shard.FromKnob("4/4"));
+        Assert.Throws<FormatException>(() => Shard.FromKnob("all"));
+    }
+
+    [Fact]
     public void Shards_cover_the_grid_exactly_once_and_merging_gives_one_row_per_run()
     {
         using var folder = TestPaths.NewTemporaryFolder();

@@ -18,6 +18,9 @@ public readonly record struct Shard(int Index, int Count)
         return new Shard(index, count);
     }
 
+    /// <summary>A notebook's <c>shard</c> knob: "" (the default) trains the whole grid, "i/n" only that shard of it.</summary>
+    public static Shard FromKnob(string shard) => shard == "" ? All : Parse(shard);
+
     /// <summary>
     /// Assignment by hash of (experiment, config hash, seed): every machine computes the same partition
     /// from the grid alone, with no coordination, and adding a configuration does not move the others.
