@@ -34,8 +34,9 @@ public sealed record Finding(string scope, string claim, string measured, string
 /// </list>
 /// Any of them is inconclusive, with the reason in the row, when the estimate has fewer than two values, no interval or
 /// an interval of zero width (a value read off a grid, the same for every seed), or when the caller gives a caveat (an optimum on its grid's edge, a censored edge): a verdict is never read off a
-/// number the method cannot support. A claim is stated as the paper states it; "differs" with a tight interval is a
-/// decided result.
+/// number the method cannot support. An interval that holds the boundary says what it lacks: the number of values
+/// (seeds) at which one of its kind, with the same mean and spread, would exclude it (<see cref="Estimate.ValuesToExclude"/>).
+/// A claim is stated as the paper states it; "differs" with a tight interval is a decided result.
 /// </summary>
 public sealed class Findings : IReadOnlyList<Finding>
 {
@@ -60,7 +61,8 @@ public sealed class Findings : IReadOnlyList<Finding>
             : (Holds(estimate, paper), Holds(estimate, alternative)) switch
             {
                 (true, false) => (Verdict.Agrees, ""),
-                (true, true) => (Verdict.Inconclusive, $"the interval holds both {paper:G3} and {alternative:G3}, {alternativeName}"),
+                (true, true) => (Verdict.Inconclusive, $"the interval holds both {paper:G3} and {alternative:G3}, {alternativeName}" +
+                                 Needed(estimate, Math.Abs(estimate.Mean - paper) > Math.Abs(estimate.Mean - alternative) ? paper : alternative, "decide it")),
                 (false, true) => (Verdict.Differs, $"the interval excludes {paper:G3} and holds {alternative:G3}, {alternativeName}"),
                 _ => (Verdict.Differs, $"the interval excludes both {paper:G3} and {alternative:G3}, {alternativeName}"),
             };
@@ -72,9 +74,10 @@ public sealed class Findings : IReadOnlyList<Finding>
     public Finding AllOf(string claim, IReadOnlyList<(string part, Estimate effect)> parts, int paperSign, string measured, string scope = "")
     {
         if (parts.Count == 0) return Add(scope, claim, measured, (Verdict.Inconclusive, "no runs"));
-        var judged = parts.Select(p => (p.part, verdict: JudgeSign(p.effect, paperSign, "").decision)).ToList();
+        var judged = parts.Select(p => (p.part, p.effect, verdict: JudgeSign(p.effect, paperSign, "").decision)).ToList();
         var differing = judged.Where(j => j.verdict == Verdict.Differs).Select(j => j.part).ToList();
-        var open = judged.Where(j => j.verdict == Verdict.Inconclusive).Select(j => j.part).ToList();
+        var open = judged.Where(j => j.verdict == Verdict.Inconclusive)
+                         .Select(j => j.effect.ValuesToExclude(0) is { } n ? $"{j.part} (n ≥ {n} would resolve it)" : j.part).ToList();
         return Add(scope, claim, measured,
             differing.Count > 0 ? (Verdict.Differs, $"differs at {string.Join(", ", differing)}")
             : open.Count > 0 ? (Verdict.Inconclusive, $"not resolved at {string.Join(", ", open)}")
@@ -105,7 +108,7 @@ public sealed class Findings : IReadOnlyList<Finding>
     {
         if (paperSign is not (1 or -1)) throw new ArgumentOutOfRangeException(nameof(paperSign), paperSign, "the paper's sign is +1 or -1");
         if (Unsupported(effect, caveat) is { } why) return (Verdict.Inconclusive, why);
-        if (!effect.ExcludesZero) return (Verdict.Inconclusive, "the interval contains 0");
+        if (!effect.ExcludesZero) return (Verdict.Inconclusive, "the interval contains 0" + Needed(effect, 0, "exclude it"));
         return (Math.Sign(effect.Mean) == paperSign ? Verdict.Agrees : Verdict.Differs, "");
     }
 
@@ -118,6 +121,11 @@ public sealed class Findings : IReadOnlyList<Finding>
         : null;
 
     private static bool Holds(Estimate e, double value) => e.Low <= value && value <= e.High;
+
+    // What an open verdict lacks, measured: "; n ≥ 23 would exclude it at this mean and spread" (Estimate.ValuesToExclude);
+    // nothing when the estimate cannot say (no standard error, a mean exactly on the value, beyond the projection's limit).
+    private static string Needed(Estimate e, double value, string what) =>
+        e.ValuesToExclude(value) is { } n ? $"; n ≥ {n} would {what} at this mean and spread" : "";
 
     private Finding Add(string scope, string claim, string measured, (Verdict decision, string reason) judged)
     {

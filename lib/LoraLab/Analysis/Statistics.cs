@@ -5,8 +5,33 @@ public readonly record struct Estimate(double Mean, double Std, int N, double Lo
 {
     public double HalfWidth => (High - Low) / 2;
 
+    /// <summary>The standard error of <see cref="Mean"/> as the method that made the interval measured it (a seed mean:
+    /// Std / √N; a bootstrap: the spread of its resamples); NaN when unknown.</summary>
+    public double StandardError { get; init; } = double.NaN;
+
     /// <summary>True when the interval lies entirely above (or below) zero.</summary>
     public bool ExcludesZero => Low > 0 || High < 0;
+
+    /// <summary>
+    /// How many values (seeds) an interval of this kind would need to exclude <paramref name="value"/>, if the mean and
+    /// the spread of one value stayed as measured: the smallest n above N with t(n − 1) · SE · √(N / n) below the
+    /// distance from the mean to the value. A projection, not a promise (a mean from a few seeds moves), but it says
+    /// what an inconclusive verdict lacks. Null when it cannot be said: no standard error, the mean on the value, or
+    /// more than <paramref name="limit"/> values.
+    /// </summary>
+    public int? ValuesToExclude(double value, int limit = 100_000)
+    {
+        double distance = Math.Abs(Mean - value);
+        if (!(StandardError > 0) || N < 2 || !(distance > 0) || !double.IsFinite(distance)) return null;
+        double spread = StandardError * Math.Sqrt(N);         // of one value
+        // The half width falls monotonically with n: a doubling search, then bisection.
+        bool Enough(int n) => Statistics.StudentT975(n - 1) * spread / Math.Sqrt(n) < distance;
+        int high = N + 1;
+        while (!Enough(high)) { if (high >= limit) return null; high = Math.Min(limit, 2 * high); }
+        int low = N;                                           // not enough (or the current n)
+        while (high - low > 1) { int mid = low + (high - low) / 2; if (Enough(mid)) high = mid; else low = mid; }
+        return high;
+    }
 
     /// <summary>"0.53 ± 0.12 (n = 4)" with the given number format; one value has no interval: "0.53 (n = 1)".</summary>
     public string ToString(string format) =>
@@ -31,7 +56,7 @@ public static class Statistics
         if (xs.Length == 1) return new Estimate(mean, double.NaN, 1, double.NaN, double.NaN);
         double std = Math.Sqrt(xs.Sum(x => (x - mean) * (x - mean)) / (xs.Length - 1));
         double half = StudentT975(xs.Length - 1) * std / Math.Sqrt(xs.Length);
-        return new Estimate(mean, std, xs.Length, mean - half, mean + half);
+        return new Estimate(mean, std, xs.Length, mean - half, mean + half) { StandardError = std / Math.Sqrt(xs.Length) };
     }
 
     /// <summary>
@@ -62,7 +87,7 @@ public static class Statistics
         values.Sort();
         double mean = values.Average();
         double std = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
-        return new Estimate(estimate, std, items.Count, Quantile(values, 0.025), Quantile(values, 0.975));
+        return new Estimate(estimate, std, items.Count, Quantile(values, 0.025), Quantile(values, 0.975)) { StandardError = std };
     }
 
     /// <summary>Wilson score interval of a proportion (an accuracy of <paramref name="successes"/> out of <paramref name="n"/>).</summary>
@@ -74,7 +99,7 @@ public static class Statistics
         double p = (double)successes / n;
         double centre = (p + z * z / (2 * n)) / (1 + z * z / n);
         double half = z / (1 + z * z / n) * Math.Sqrt(p * (1 - p) / n + z * z / (4.0 * n * n));
-        return new Estimate(p, Math.Sqrt(p * (1 - p) / n), n, centre - half, centre + half);
+        return new Estimate(p, Math.Sqrt(p * (1 - p) / n), n, centre - half, centre + half) { StandardError = Math.Sqrt(p * (1 - p) / n) };
     }
 
     /// <summary>Linear interpolation between order statistics (numpy's default), of sorted values.</summary>

@@ -16,6 +16,9 @@ public class ClaimsTests
         Assert.Equal(Verdict.Agrees, found.Sign("loss falls", Interval(-0.5, -0.1), -1, "").Decision());
         Assert.Equal("inconclusive (the interval contains 0)", found[2].verdict);
         Assert.Equal("agrees", found[0].verdict);
+        // An open verdict says what it lacks: the seeds at which this mean and spread would exclude 0.
+        var open = found.Sign("A beats B", Statistics.Mean([3, -1, 2.5, -0.5]), +1, "");
+        Assert.Equal($"inconclusive (the interval contains 0; n ≥ {Statistics.Mean([3, -1, 2.5, -0.5]).ValuesToExclude(0)} would exclude it at this mean and spread)", open.verdict);
     }
 
     [Fact]
@@ -42,6 +45,10 @@ public class ClaimsTests
         var both = found.Value("slope −1/2", Interval(-1.1, -0.4), -0.5, -1, "Init[B]'s", "");
         Assert.Equal(Verdict.Inconclusive, both.Decision());
         Assert.Contains("holds both", both.verdict);
+        // Undecided between −1/2 and −1: the seeds that would exclude the farther of the two.
+        var seeds = Statistics.Mean([-0.2, -1.2, -0.5, -0.9]);   // mean −0.7, nearer −1/2
+        Assert.EndsWith($"n ≥ {seeds.ValuesToExclude(-1)} would decide it at this mean and spread)",
+                        found.Value("slope −1/2", seeds, -0.5, -1, "Init[B]'s", "").verdict);
         Assert.Equal(Verdict.Differs, found.Value("slope −1/2", Interval(-1.2, -0.8), -0.5, -1, "Init[B]'s", "").Decision());
         Assert.Equal(Verdict.Differs, found.Value("slope −1/2", Interval(-0.3, -0.1), -0.5, -1, "Init[B]'s", "").Decision());
         Assert.Throws<ArgumentException>(() => found.Value("x", Interval(-1, 1), 0, 0, "same", ""));
@@ -53,7 +60,9 @@ public class ClaimsTests
         var found = new Findings();
         Assert.Equal(Verdict.Agrees, found.AllOf("at every rank", [("r=4", Interval(0.1, 0.2)), ("r=16", Interval(0.3, 0.4))], +1, "").Decision());
         var open = found.AllOf("at every rank", [("r=4", Interval(0.1, 0.2)), ("r=16", Interval(-0.3, 0.4))], +1, "");
-        Assert.Equal("inconclusive (not resolved at r=16)", open.verdict);
+        Assert.Equal("inconclusive (not resolved at r=16)", open.verdict);          // made by hand: no standard error
+        var measured = found.AllOf("at every rank", [("r=4", Interval(0.1, 0.2)), ("r=16", Statistics.Mean([0.4, -0.1, 0.3, 0.0]))], +1, "");
+        Assert.Matches(@"^inconclusive \(not resolved at r=16 \(n ≥ \d+ would resolve it\)\)$", measured.verdict);
         var differs = found.AllOf("at every rank", [("r=4", Interval(-0.2, -0.1)), ("r=16", Interval(-0.3, 0.4))], +1, "");
         Assert.Equal("differs (differs at r=4)", differs.verdict);
         Assert.Equal(Verdict.Inconclusive, found.AllOf("at every rank", [], +1, "").Decision());

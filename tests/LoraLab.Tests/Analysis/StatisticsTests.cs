@@ -77,4 +77,40 @@ public class StatisticsTests
 
     private static double Normal(Random random) =>
         Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    // n values with exactly the given mean and sample standard deviation (evenly spaced, then scaled).
+    private static double[] Spread(double mean, double std, int n)
+    {
+        var z = Enumerable.Range(0, n).Select(i => i - (n - 1) / 2.0).ToArray();
+        double s = Math.Sqrt(z.Sum(v => v * v) / (n - 1));
+        return z.Select(v => mean + std * v / s).ToArray();
+    }
+
+    [Fact]
+    public void The_projected_number_of_seeds_is_the_first_whose_interval_excludes_the_value_at_the_same_mean_and_spread()
+    {
+        var four = Statistics.Mean(Spread(1, 2, 4));
+        Assert.False(four.ExcludesZero);
+        int n = four.ValuesToExclude(0) ?? throw new Xunit.Sdk.XunitException("no projection");
+        Assert.True(Statistics.Mean(Spread(1, 2, n)).ExcludesZero);
+        Assert.False(Statistics.Mean(Spread(1, 2, n - 1)).ExcludesZero);
+        Assert.Equal(18, n);                                  // t(17) · 2 / √18 = 0.995 < 1 ≤ t(16) · 2 / √17 = 1.028
+        // A value further from the mean needs fewer; the projection is the same from any n with that mean and spread.
+        Assert.True(four.ValuesToExclude(-3) < n);
+        Assert.Equal(n, Statistics.Mean(Spread(1, 2, 7)).ValuesToExclude(0));
+    }
+
+    [Fact]
+    public void A_projection_is_not_made_without_a_standard_error_a_distance_or_within_the_limit()
+    {
+        Assert.Null(Statistics.Mean(Spread(0, 1, 5)).ValuesToExclude(0));                 // the mean is on the value
+        Assert.Null(new Estimate(1, 1, 4, -1, 3).ValuesToExclude(0));                      // made by hand: no standard error
+        Assert.Null(Statistics.Mean([0.5]).ValuesToExclude(0));                             // one value
+        Assert.Null(Statistics.Mean(Spread(1e-3, 10, 6)).ValuesToExclude(0, limit: 1000));  // needs about 4e8
+        // A bootstrap's standard error is the spread of its resamples, so it projects like the t-interval it resembles.
+        var values = Spread(1, 2, 8);
+        var boot = Statistics.Bootstrap(values, xs => xs.Average());
+        Assert.Equal(boot.Std, boot.StandardError);
+        Assert.InRange((double)boot.ValuesToExclude(0)!.Value, 0.6 * 18, 1.4 * 18);
+    }
 }
