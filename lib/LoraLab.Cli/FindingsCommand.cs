@@ -9,7 +9,7 @@ namespace LoraLab.Cli;
 
 /// <summary>
 /// `lab findings REPORTS [--store DB] [--out FILE]`: the "what we found" tables of the notebooks that one `lab run`
-/// executed (REPORTS/NN-*.ipynb), with each notebook's profile, date and wall time and where its runs came from (the
+/// executed (REPORTS/NN-*.ipynb), with each notebook's profile, date, wall time, resolved knobs and where its runs came from (the
 /// results store: how many, on which devices, from which commits, when), as one Markdown page. Docs quote measured
 /// findings from such a page, never typed by hand.
 /// </summary>
@@ -19,15 +19,18 @@ public static partial class FindingsCommand
         usage: lab findings REPORTS [--store DB] [--out FILE]
         Collects the "what we found" table of every notebook executed in the folder REPORTS (a `lab run --out`
         folder: NN-name.ipynb) into one Markdown page: per notebook its profile, when it ran, its wall time, the verdicts
-        counted, the runs it read from the store DB (default: LORALAB_RESULTS_DB, else data/results.db; for the paper
-        profile data/results/paper.db) by experiment (count, devices, commits, dates), then its table as it showed it.
+        counted, what its `resolved` cell showed (the knobs and sizes it ran with), the runs it read from the store DB
+        (default: LORALAB_RESULTS_DB, else data/results.db; for the paper profile data/results/paper.db) by experiment
+        (count, devices, commits, dates), then its table as it showed it.
         Writes FILE (default: standard output).
         exit codes: 0 ok, 1 a notebook cannot be read or has no findings table, 2 bad arguments
         """;
 
     /// <summary>One notebook's table and what it ran on.</summary>
+    /// <param name="Resolved">what its cell `resolved` showed: the knobs the run used (seeds, sizes), so that an
+    /// inconclusive verdict's projected n reads against the n this run had; "" when the notebook has no such cell</param>
     public sealed record NotebookFindings(string Name, string Profile, string Status, string ExecutedAt, double Seconds,
-                                          IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<string>> Rows)
+                                          IReadOnlyList<string> Columns, IReadOnlyList<IReadOnlyList<string>> Rows, string Resolved = "")
     {
         public int Count(string verdict) => Rows.Count(row => VerdictOf(row).StartsWith(verdict, StringComparison.Ordinal));
         public string VerdictOf(IReadOnlyList<string> row) => row[Columns.ToList().IndexOf("verdict")];
@@ -100,7 +103,8 @@ public static partial class FindingsCommand
             }
             string profile = ((string?)run["parameters"]?["profile"] ?? DefaultProfile(notebook) ?? "?") + ((bool?)run["render_only"] == true ? " (render-only)" : "");
             found.Add(new NotebookFindings(name, profile, (string?)run["status"] ?? "?",
-                                           (string?)run["executed_at"] ?? "", (double?)run["elapsed_seconds"] ?? double.NaN, table.Value.columns, table.Value.rows));
+                                           (string?)run["executed_at"] ?? "", (double?)run["elapsed_seconds"] ?? double.NaN, table.Value.columns, table.Value.rows,
+                                           ResolvedKnobs(notebook)));
         }
         if (found.Count == 0) throw new InvalidDataException($"no executed notebook with findings in {folder} (NN-name.ipynb from lab run --out)");
         return found;
@@ -128,6 +132,8 @@ public static partial class FindingsCommand
         foreach (var n in notebooks)
         {
             page.AppendLine($"## {n.Name}").AppendLine();
+            if (n.Resolved != "")
+                page.AppendLine("What it ran with (its `resolved` cell):").AppendLine().AppendLine("```text").AppendLine(n.Resolved).AppendLine("```").AppendLine();
             string number = n.Name.Split('-')[0] + "-";
             var runs = finished.Where(r => r.Experiment.StartsWith(number, StringComparison.Ordinal)).ToList();
             page.AppendLine(runs.Count == 0 ? "The store has no finished run of this notebook." : "Runs in the store:").AppendLine();
@@ -163,6 +169,12 @@ public static partial class FindingsCommand
     private static string? DefaultProfile(JsonObject notebook) =>
         notebook["cells"]!.AsArray().Where(cell => cell?["metadata"]?["tags"]?.AsArray().Any(tag => (string?)tag == "parameters") == true)
             .Select(cell => ProfileKnob().Match(Joined(cell!["source"]!))).FirstOrDefault(m => m.Success)?.Groups[1].Value;
+
+    // The text a notebook's cell `resolved` showed (its printed line, or its displayed value's plain text), trimmed.
+    private static string ResolvedKnobs(JsonObject notebook) =>
+        notebook["cells"]!.AsArray().FirstOrDefault(cell => (string?)cell?["id"] == "resolved")?["outputs"]?.AsArray()
+            .Select(o => o?["text"] ?? o?["data"]?["text/plain"]).Where(text => text is not null)
+            .Select(text => Joined(text!).Trim()).FirstOrDefault(text => text != "") ?? "";
 
     private static string Joined(JsonNode node) => node is JsonArray lines ? string.Concat(lines.Select(l => (string?)l)) : (string?)node ?? "";
     private static string Cell(string text) => text.Replace("|", "\\|").Replace("\n", " ");

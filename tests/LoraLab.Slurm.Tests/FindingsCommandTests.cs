@@ -12,7 +12,9 @@ public sealed class FindingsCommandTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     // An executed notebook as lab run writes it: metadata.loralab, and a findings table in LoraLab.Display.Table's HTML.
-    private void Executed(string name, string profile, double seconds, params string[][] rows)
+    private void Executed(string name, string profile, double seconds, params string[][] rows) => Executed(name, profile, seconds, null, rows);
+
+    private void Executed(string name, string profile, double seconds, string? resolved, params string[][] rows)
     {
         string Cells(string[] row, string tag) => string.Concat(row.Select(cell => $"<{tag}>{System.Net.WebUtility.HtmlEncode(cell)}</{tag}>"));
         string html = "<table class=\"loralab-table\"><thead><tr>" + Cells(["scope", "claim", "measured", "verdict"], "th") + "</tr></thead><tbody>" +
@@ -23,6 +25,8 @@ public sealed class FindingsCommandTests : IDisposable
                 ["parameters"] = new JsonObject { ["profile"] = profile }, ["executed_at"] = "2026-12-03T21:43:00+00:00" } },
             ["cells"] = new JsonArray(
                 new JsonObject { ["cell_type"] = "markdown", ["source"] = "# a title" },
+                new JsonObject { ["cell_type"] = "code", ["id"] = resolved is null ? "knobs" : "resolved", ["outputs"] = resolved is null ? new JsonArray()
+                    : new JsonArray(new JsonObject { ["output_type"] = "stream", ["name"] = "stdout", ["text"] = new JsonArray(resolved[..5], resolved[5..] + "\n") }) },
                 new JsonObject { ["cell_type"] = "code", ["outputs"] = new JsonArray(new JsonObject { ["output_type"] = "display_data",
                     ["data"] = new JsonObject { ["text/html"] = new JsonArray(html[..40], html[40..]) } }) }),
         };
@@ -33,7 +37,7 @@ public sealed class FindingsCommandTests : IDisposable
     public void The_page_counts_the_verdicts_and_says_where_each_notebooks_runs_came_from()
     {
         Executed("01-initialization", "quick", 407, ["", "η* falls as n^-1/2", "-0.69 [-0.75, -0.54]", "differs"], ["LM", "A beats B", "+0.1 | 2 seeds", "inconclusive (n = 1)"]);
-        Executed("02-learning-rate-sweeps", "quick", 506, ["spam", "η*_A > η*_B", "+0.50 ± 0.30", "agrees"]);
+        Executed("02-learning-rate-sweeps", "quick", 506, "profile quick: seeds 0, 1, 2", ["spam", "η*_A > η*_B", "+0.50 ± 0.30", "agrees"]);
         File.WriteAllText(Path.Combine(_folder, "index.html"), "<html></html>");
         using var store = new ResultsStore(Path.Combine(_folder, "results.db"));
         for (int seed = 0; seed < 3; seed++)
@@ -52,6 +56,9 @@ public sealed class FindingsCommandTests : IDisposable
         Assert.Contains("The store has no finished run of this notebook.", page);      // 01 has none in this store
         Assert.Contains("| LM | A beats B | +0.1 \\| 2 seeds | inconclusive (n = 1) |", page);   // a | in a cell is escaped
         Assert.Contains("| spam | η*_A > η*_B | +0.50 ± 0.30 | agrees |", page);
+        // What each notebook ran with, from its `resolved` cell (01 here has none: nothing is shown for it).
+        Assert.Contains("## 02-learning-rate-sweeps\n\nWhat it ran with (its `resolved` cell):\n\n```text\nprofile quick: seeds 0, 1, 2\n```", page.ReplaceLineEndings("\n"));
+        Assert.Equal(1, page.Split("What it ran with").Length - 1);
     }
 
     [Fact]
