@@ -146,4 +146,25 @@ public static class Fits
         return Enumerable.Range(1, points).Select(k => edge.Rate * Math.Exp(k * step))
             .Where(lr => !curve.Any(p => Math.Abs(Math.Log(p.LearningRate / lr)) < 1e-9)).ToList();
     }
+
+    /// <summary>
+    /// The rates to train next to read a curve's optimum on a finer grid than its own: <paramref name="points"/> rates on
+    /// each side of the best rate (<see cref="Optimum"/>), splitting the gap to each neighbour into equal steps in log
+    /// rate (1 point on an octave grid: half octaves). Empty when there is no optimum or it is on the grid's edge (a
+    /// bound, not an estimate: the grid must be widened, not refined). A rate the curve already holds is not returned
+    /// again; a gap to a diverged neighbour is refined too (where between them the runs stop training is part of the
+    /// answer).
+    /// </summary>
+    public static IReadOnlyList<double> OptimumRefinement(IReadOnlyList<RatePoint> curve, int points)
+    {
+        if (points < 1) throw new ArgumentOutOfRangeException(nameof(points), points, "the optimum is refined by at least one rate a side");
+        if (Optimum(curve) is not { AtGridEdge: false } optimum) return Array.Empty<double>();
+        double best = optimum.GridRate;
+        double below = curve.Where(p => p.LearningRate < best).Max(p => p.LearningRate);
+        double above = curve.Where(p => p.LearningRate > best).Min(p => p.LearningRate);
+        IEnumerable<double> Between(double low, double high) =>
+            Enumerable.Range(1, points).Select(k => low * Math.Exp(k * Math.Log(high / low) / (points + 1)));
+        return Between(below, best).Concat(Between(best, above))
+            .Where(lr => !curve.Any(p => Math.Abs(Math.Log(p.LearningRate / lr)) < 1e-9)).ToList();
+    }
 }

@@ -141,4 +141,28 @@ public class FitsTests
         Assert.Empty(Fits.EdgeRefinement(new List<RatePoint> { new(1, double.NaN, true) }, 3));            // nothing stable
         Assert.Throws<ArgumentOutOfRangeException>(() => Fits.EdgeRefinement(curve, 0));
     }
+
+    [Fact]
+    public void An_optimum_is_refined_on_both_sides_of_its_best_rate_and_an_optimum_on_the_grids_edge_is_not()
+    {
+        // Octave grid 2^-4 … 2^0, loss lowest at 2^-2: one point a side gives the half octaves next to it.
+        var curve = Enumerable.Range(-4, 5).Select(e => new RatePoint(Math.Pow(2, e), 1 + Math.Pow(e + 2, 2), false)).ToList();
+        var rates = Fits.OptimumRefinement(curve, 1);
+        Assert.Equal(2, rates.Count);
+        Assert.Equal(Math.Pow(2, -2.5), rates[0], 12);
+        Assert.Equal(Math.Pow(2, -1.5), rates[1], 12);
+        // Two a side: thirds of an octave; a rate the curve already holds is not asked for again.
+        var thirds = Fits.OptimumRefinement(curve, 2).Select(Math.Log2).ToList();
+        Assert.Equal(4, thirds.Count);
+        foreach (var (expected, actual) in new[] { -8 / 3.0, -7 / 3.0, -5 / 3.0, -4 / 3.0 }.Zip(thirds)) Assert.Equal(expected, actual, 9);
+        var refined = curve.Concat(rates.Select(lr => new RatePoint(lr, 1 + Math.Pow(Math.Log2(lr) + 2, 2), false))).ToList();
+        Assert.Empty(Fits.OptimumRefinement(refined, 1).Where(lr => rates.Any(x => Math.Abs(x - lr) < 1e-12)));
+        // Refined, the optimum is read on the finer points: the parabola goes through the half-octave neighbours.
+        Assert.Equal(Math.Pow(2, -2), Fits.Optimum(refined)!.GridRate, 12);
+
+        // Best on an end of the grid: a bound, so nothing to refine; no usable point: nothing either.
+        Assert.Empty(Fits.OptimumRefinement(curve.Select(p => p with { Loss = p.LearningRate }).ToList(), 1));
+        Assert.Empty(Fits.OptimumRefinement(curve.Select(p => new RatePoint(p.LearningRate, double.NaN, true)).ToList(), 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Fits.OptimumRefinement(curve, 0));
+    }
 }
