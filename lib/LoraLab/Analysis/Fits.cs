@@ -142,9 +142,7 @@ public static class Fits
         var edge = Edge(curve);
         if (!edge.Bracketed) return Array.Empty<double>();
         double firstDiverged = curve.Where(p => p.Diverged).Min(p => p.LearningRate);
-        double step = Math.Log(firstDiverged / edge.Rate) / (points + 1);
-        return Enumerable.Range(1, points).Select(k => edge.Rate * Math.Exp(k * step))
-            .Where(lr => !curve.Any(p => Math.Abs(Math.Log(p.LearningRate / lr)) < 1e-9)).ToList();
+        return NotHeld(curve, Between(edge.Rate, firstDiverged, points));
     }
 
     /// <summary>
@@ -162,9 +160,18 @@ public static class Fits
         double best = optimum.GridRate;
         double below = curve.Where(p => p.LearningRate < best).Max(p => p.LearningRate);
         double above = curve.Where(p => p.LearningRate > best).Min(p => p.LearningRate);
-        IEnumerable<double> Between(double low, double high) =>
-            Enumerable.Range(1, points).Select(k => low * Math.Exp(k * Math.Log(high / low) / (points + 1)));
-        return Between(below, best).Concat(Between(best, above))
-            .Where(lr => !curve.Any(p => Math.Abs(Math.Log(p.LearningRate / lr)) < 1e-9)).ToList();
+        return NotHeld(curve, Between(below, best, points).Concat(Between(best, above, points)));
     }
+
+    // The `points` rates that split [low, high] into equal steps in log rate, low and high excluded. The arithmetic is
+    // the stored runs' (their configs' rates, so their hashes, come from it): change it and refined runs train again.
+    private static IEnumerable<double> Between(double low, double high, int points)
+    {
+        double step = Math.Log(high / low) / (points + 1);
+        return Enumerable.Range(1, points).Select(k => low * Math.Exp(k * step));
+    }
+
+    // The rates a curve does not hold yet (to a relative 1e-9).
+    private static List<double> NotHeld(IReadOnlyList<RatePoint> curve, IEnumerable<double> rates) =>
+        rates.Where(lr => !curve.Any(p => Math.Abs(Math.Log(p.LearningRate / lr)) < 1e-9)).ToList();
 }
