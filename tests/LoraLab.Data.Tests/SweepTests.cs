@@ -220,4 +220,28 @@ public class SweepTests
         Assert.Contains("run 2 done", text);
         Assert.Throws<ArgumentException>(() => SweepLog.Open("a/b", logs));
     }
+
+    [Fact]
+    public void With_LogToFile_each_sweep_appends_its_run_lines_to_the_experiments_log_and_its_last_line_says_where()
+    {
+        using var folder = TestPaths.NewTemporaryFolder();
+        using var store = new ResultsStore(folder.File("results.db"));
+        string logs = folder.File("logs");
+        var progress = new StringWriter();
+        SweepRunner Runner() => new(store, new SweepOptions { Progress = progress, GitCommit = "test", LogToFile = true, LogFolder = logs });
+
+        Runner().Run("exp", Configs.Take(2), [0], Train);
+        Runner().Run("exp", Configs, [0], Train);          // a second sweep (another cell) appends to the same file
+
+        var lines = File.ReadAllLines(SweepLog.PathOf("exp", logs));
+        Assert.Equal(2, lines.Count(l => l.StartsWith("---")));                  // each sweep opened it once
+        Assert.Equal(4, lines.Count(l => l.Contains(": done in")));              // 2 runs, then the 2 the store lacked
+        var last = progress.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Last();
+        Assert.Contains("2 done", last);
+        Assert.EndsWith($"one line per run in {SweepLog.PathOf("exp", logs)}", last.TrimEnd());
+        Assert.DoesNotContain("done in", progress.ToString());                  // no run line reached the cell's output
+
+        // The file is closed after each sweep: another writer can open it at once.
+        using (var other = SweepLog.Open("exp", logs)) other.WriteLine("after");
+    }
 }

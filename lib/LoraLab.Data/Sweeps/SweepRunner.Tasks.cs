@@ -16,8 +16,9 @@ public sealed partial class SweepRunner
                                            SweepParallelism? parallelism = null) where TTask : ISweepTask<TConfig>
     {
         parallelism ??= new SweepParallelism();
+        using var logFile = LogFile(experiment);
         var progress = _options.Progress ?? Console.Out;
-        var log = _options.Log ?? progress;
+        var log = _options.Log ?? logFile ?? progress;
         var seedList = seeds.ToList();
         var configList = configs.ToList();
         var grid = Grid(configList, seedList);
@@ -50,7 +51,8 @@ public sealed partial class SweepRunner
         var summary = new SweepSummary(grid.Count, mine.Count, mine.Count - pending.Count, done, diverged, pending.Count - done - diverged, 0);
         log.Flush();
         progress.WriteLine($"[{experiment}] finished: {done} done, {diverged} diverged, {summary.Failed} failed, {summary.AlreadyFinished} already finished" +
-                           (started.Failures > 0 ? $"; {started.Failures} worker process(es) failed (their logs: {string.Join(", ", started.Logs)})" : ""));
+                           (started.Failures > 0 ? $"; {started.Failures} worker process(es) failed (their logs: {string.Join(", ", started.Logs)})" : "") +
+                           LogNote(experiment));
         return summary;
     }
 

@@ -48,6 +48,14 @@ public sealed class SweepOptions
     /// this at a log file so that its report shows the sweep's two summary lines, not hundreds of run lines.
     /// </summary>
     public TextWriter? Log { get; init; }
+    /// <summary>
+    /// With no <see cref="Log"/>: each sweep appends its run lines to the experiment's own log file (<see cref="SweepLog"/>,
+    /// data/logs/{experiment}.log, or in <see cref="LogFolder"/>), opened for that sweep and closed after it, and its last
+    /// line says where. What a notebook's sweep cell wants, without opening and closing the log itself.
+    /// </summary>
+    public bool LogToFile { get; init; }
+    /// <summary>Where <see cref="LogToFile"/> writes; default data/logs of the repository.</summary>
+    public string? LogFolder { get; init; }
     /// <summary>Recorded with each run, e.g. "cuda:0 (H100)".</summary>
     public string? Device { get; init; }
     /// <summary>Recorded with each run; default: <see cref="GitInfo.CurrentCommit"/>.</summary>
@@ -84,8 +92,9 @@ public sealed partial class SweepRunner(ResultsStore store, SweepOptions? option
     public SweepSummary Run<TConfig>(string experiment, IEnumerable<TConfig> configs, IEnumerable<int> seeds,
         Func<TConfig, int, RunContext, RunOutcome> train)
     {
+        using var logFile = LogFile(experiment);
         var progress = _options.Progress ?? Console.Out;
-        var log = _options.Log ?? progress;
+        var log = _options.Log ?? logFile ?? progress;
         string? commit = _options.GitCommit ?? GitInfo.CurrentCommit();
         var grid = Grid(configs, seeds);
         var mine = grid.Where(job => _options.Shard.Contains(experiment, job.ConfigHash, job.Seed)).ToList();
@@ -136,7 +145,7 @@ public sealed partial class SweepRunner(ResultsStore store, SweepOptions? option
 
         var summary = new SweepSummary(grid.Count, mine.Count, alreadyFinished, done, diverged, failed, claimedElsewhere);
         log.Flush();
-        progress.WriteLine($"[{experiment}] finished: {done} done, {diverged} diverged, {failed} failed, {alreadyFinished} already finished, {claimedElsewhere} skipped");
+        progress.WriteLine($"[{experiment}] finished: {done} done, {diverged} diverged, {failed} failed, {alreadyFinished} already finished, {claimedElsewhere} skipped{LogNote(experiment)}");
         return summary;
     }
 
@@ -152,8 +161,9 @@ public sealed partial class SweepRunner(ResultsStore store, SweepOptions? option
         Func<IReadOnlyList<(TConfig config, int seed, RunContext context)>, IReadOnlyList<RunOutcome>> trainEnsemble) where TKey : notnull
     {
         if (ensembleSize < 1) throw new ArgumentOutOfRangeException(nameof(ensembleSize), ensembleSize, "an ensemble has at least one run");
+        using var logFile = LogFile(experiment);
         var progress = _options.Progress ?? Console.Out;
-        var log = _options.Log ?? progress;
+        var log = _options.Log ?? logFile ?? progress;
         string? commit = _options.GitCommit ?? GitInfo.CurrentCommit();
         var grid = Grid(configs, seeds);
         var mine = grid.Where(job => _options.Shard.Contains(experiment, job.ConfigHash, job.Seed)).ToList();
@@ -172,7 +182,7 @@ public sealed partial class SweepRunner(ResultsStore store, SweepOptions? option
 
         var summary = new SweepSummary(grid.Count, mine.Count, alreadyFinished, done, diverged, failed, claimedElsewhere);
         log.Flush();
-        progress.WriteLine($"[{experiment}] finished: {done} done, {diverged} diverged, {failed} failed, {alreadyFinished} already finished, {claimedElsewhere} skipped");
+        progress.WriteLine($"[{experiment}] finished: {done} done, {diverged} diverged, {failed} failed, {alreadyFinished} already finished, {claimedElsewhere} skipped{LogNote(experiment)}");
         return summary;
     }
 
@@ -232,9 +242,17 @@ public sealed partial class SweepRunner(ResultsStore store, SweepOptions? option
             log.WriteLine($"[{experiment}] missing (render-only): config {job.ConfigHash} seed {job.Seed} {job.ConfigJson}");
         log.Flush();
         progress.WriteLine($"[{experiment}] render-only: {mine.Count - missing.Count} of {mine.Count} runs in the store" +
-                           (missing.Count == 0 ? ", none missing" : $"; {missing.Count} missing, not trained ({RenderOnly.HowToTrain})"));
+                           (missing.Count == 0 ? ", none missing" : $"; {missing.Count} missing, not trained ({RenderOnly.HowToTrain}){LogNote(experiment)}"));
         return new SweepSummary(grid.Count, mine.Count, mine.Count - missing.Count, 0, 0, 0, 0, Missing: missing.Count);
     }
+
+    // The experiment's log file, opened for one sweep, when the run lines go there (LogToFile and no Log); else null.
+    private StreamWriter? LogFile(string experiment) =>
+        _options.Log is null && _options.LogToFile ? SweepLog.Open(experiment, _options.LogFolder) : null;
+
+    // ", one line per run in data/logs/x.log" when the run lines went to the experiment's log file.
+    private string LogNote(string experiment) =>
+        _options.Log is null && _options.LogToFile ? $"; one line per run in {SweepLog.PathOf(experiment, _options.LogFolder)}" : "";
 
     private static string Summary(IReadOnlyDictionary<string, double> metrics) =>
         string.Join(" ", metrics.OrderBy(m => m.Key, StringComparer.Ordinal)
