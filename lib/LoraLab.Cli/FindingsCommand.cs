@@ -126,7 +126,7 @@ public static partial class FindingsCommand
         int claims = notebooks.Sum(n => n.Rows.Count), decided = notebooks.Sum(n => n.Count("agrees") + n.Count("differs"));
         page.AppendLine($"| all | | | {Duration(notebooks.Sum(n => n.Seconds))} | {claims} | {notebooks.Sum(n => n.Count("agrees"))} | " +
                         $"{notebooks.Sum(n => n.Count("differs"))} | {notebooks.Sum(n => n.Count("inconclusive"))} |").AppendLine();
-        page.AppendLine($"Decided (agrees or differs): {decided} of {claims} claims ({(claims == 0 ? 0 : 100.0 * decided / claims):F0}%).").AppendLine();
+        page.AppendLine($"Decided (agrees or differs): {decided} of {claims} claims ({(claims == 0 ? 0 : 100.0 * decided / claims).ToString("F1", CultureInfo.InvariantCulture)}%).").AppendLine();
 
         var finished = store.Runs().Where(r => r.Status.IsFinal()).ToList();     // read once: every notebook takes its share
         foreach (var n in notebooks)

@@ -51,7 +51,7 @@ public sealed class FindingsCommandTests : IDisposable
         Assert.Contains("# What the notebooks found: quick profile", page);
         Assert.Contains("| 01-initialization | quick | 2026-12-03 21:43 | 6 min 47 s | 2 | 0 | 1 | 1 |", page);
         Assert.Contains("| 02-learning-rate-sweeps | quick | 2026-12-03 21:43 | 8 min 26 s | 1 | 1 | 0 | 0 |", page);
-        Assert.Contains("Decided (agrees or differs): 2 of 3 claims (67%).", page);
+        Assert.Contains("Decided (agrees or differs): 2 of 3 claims (66.7%).", page);
         Assert.Contains("- `02-learning-rates`: 3 finished (1 diverged), on cpu, commits 0123456", page);
         Assert.Contains("The store has no finished run of this notebook.", page);      // 01 has none in this store
         Assert.Contains("| LM | A beats B | +0.1 \\| 2 seeds | inconclusive (n = 1) |", page);   // a | in a cell is escaped
