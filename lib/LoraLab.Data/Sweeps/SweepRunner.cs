@@ -246,13 +246,14 @@ public sealed partial class SweepRunner(ResultsStore store, SweepOptions? option
         return new SweepSummary(grid.Count, mine.Count, mine.Count - missing.Count, 0, 0, 0, 0, Missing: missing.Count);
     }
 
-    // The experiment's log file, opened for one sweep, when the run lines go there (LogToFile and no Log); else null.
-    private StreamWriter? LogFile(string experiment) =>
-        _options.Log is null && _options.LogToFile ? SweepLog.Open(experiment, _options.LogFolder) : null;
+    // Whether the run lines go to the experiment's own log file: LogToFile, and no Log given.
+    private bool LogsToFile => _options.Log is null && _options.LogToFile;
 
-    // ", one line per run in data/logs/x.log" when the run lines went to the experiment's log file.
-    private string LogNote(string experiment) =>
-        _options.Log is null && _options.LogToFile ? $"; one line per run in {SweepLog.PathOf(experiment, _options.LogFolder)}" : "";
+    // The experiment's log file, opened for one sweep, when the run lines go there; else null.
+    private StreamWriter? LogFile(string experiment) => LogsToFile ? SweepLog.Open(experiment, _options.LogFolder) : null;
+
+    // "; one line per run in data/logs/x.log" when the run lines went to the experiment's log file.
+    private string LogNote(string experiment) => LogsToFile ? $"; one line per run in {SweepLog.PathOf(experiment, _options.LogFolder)}" : "";
 
     private static string Summary(IReadOnlyDictionary<string, double> metrics) =>
         string.Join(" ", metrics.OrderBy(m => m.Key, StringComparer.Ordinal)
