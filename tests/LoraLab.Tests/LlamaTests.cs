@@ -52,6 +52,46 @@ public class LlamaTests(ITestOutputHelper log)
         Assert.True(TestSupport.MaxAbsDiff(logits, model.forward(plain)) < 1e-5);
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData(2)]
+    public void States_at_one_position_per_sequence_equal_the_full_forward_read_there_with_the_same_LoRA_gradients(int? kvHeads)
+    {
+        // StatesAt computes the last block at the read positions only (LlamaAttention.ForwardAt): in float64 its states,
+        // and the gradients they send to LoRA factors in every block (the last block's q and v included), must be the
+        // full forward's at those positions, for rows of different lengths.
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(25);
+        var config = TestSupport.TinyLlama(init: 0.2) with { num_key_value_heads = kvHeads };
+        using var model = new LlamaModel(config, ScalarType.Float64);
+        LoraAdapters.Apply(model, new LoraConfig(r: 4, lora_alpha: 8, target_modules: "q_proj,v_proj,down_proj"));
+        using (torch.no_grad())
+            foreach (var (_, _, factor) in LoraAdapters.Factors(model)) factor.normal_(0, 0.1);   // B ≠ 0, so that A gets a gradient too
+        var ids = torch.randint(0, 48, new long[] { 3, 9 });
+        var positions = torch.tensor(new long[] { 8, 0, 4 });
+        var probe = torch.randn(3, config.hidden_size, ScalarType.Float64);     // a loss that weighs every state element
+
+        Tensor[] Gradients(Tensor states)
+        {
+            model.zero_grad();
+            (states * probe).sum().backward();
+            return LoraAdapters.Factors(model).Select(f => f.parameter.grad!.clone()).ToArray();
+        }
+        var full = model.forward(ids).gather(1, positions.view(3, 1, 1).expand(3, 1, config.hidden_size)).squeeze(1);
+        var fullGradients = Gradients(full);
+        var at = model.StatesAt(ids, positions);
+        var atGradients = Gradients(at);
+
+        Assert.Equal(new long[] { 3, config.hidden_size }, at.shape);
+        Assert.True(TestSupport.MaxAbsDiff(at, full) < 1e-12, $"states differ by {TestSupport.MaxAbsDiff(at, full):G3}");
+        Assert.Equal(3 * 2 * config.num_hidden_layers, fullGradients.Length);          // q, v and down in every block: A and B
+        for (int i = 0; i < fullGradients.Length; i++)
+        {
+            Assert.True(fullGradients[i].abs().max().ToDouble() > 1e-6, $"factor {i} gets no gradient: the test would prove nothing");
+            Assert.True(TestSupport.MaxAbsDiff(atGradients[i], fullGradients[i]) < 1e-12, $"factor {i}: gradients differ");
+        }
+    }
+
     private static double Train(LlamaForCausalLM model, Optimizer opt, Tensor ids, int steps)
     {
         double loss = double.NaN;

@@ -84,9 +84,10 @@ public sealed class ClassifierLora : ISweepTask<ClassifierLoraConfig>
     /// <summary>
     /// How many runs of this config one ensemble holds when the sweep chooses (SweepParallelism.EnsembleSize 0): 1 for a
     /// run that trains alone, and 1 on the CPU: measured with <c>./lab bench sweep --case 02 --phases 1,2,4,8</c> on a
-    /// 2-core EPYC (2026-12-03), a step costs about 6 ms whatever the ensemble's size (the part an ensemble shares) plus
-    /// 76 ms per member, so an ensemble can gain at most 1.08x, and whole sweeps in ensembles of 8 ran at 0.79x one run at
-    /// a time (their activations no longer fit the cache); worker processes are the CPU's speed-up. On a GPU, as many as
+    /// 2-core EPYC (2026-12-05), a step costs about 38 ms per member and no part of it is shared (2026-12-03, before the
+    /// last block was computed at the read token only: 6 ms shared plus 76 ms per member), and whole sweeps in ensembles
+    /// of 8 ran at 0.79x one run at a time (their activations no longer fit the cache); worker processes are the CPU's
+    /// speed-up. On a GPU, as many as
     /// the memory budget allows for the activations a step keeps for backward (about 4 bytes × layers × (16·hidden +
     /// 4·intermediate) per token, a member's tokens being batch_size × max_length), at most
     /// <see cref="FastestEnsembleSize"/>. An explicit ensemble size overrides this.

@@ -92,7 +92,9 @@ public sealed class EnsembleLoraLinear : nn.Module<Tensor, Tensor>
     }
 
     // The members' dropout masks, [E, b·…, in]: member e's drawn from its generator at the shape of its own input
-    // [b, T_e, …] (as its LoraLayer would), then padded with zeros to the ensemble's T.
+    // [b, T_e, …] (as its LoraLayer would), then padded with zeros to the ensemble's T. An input of one position per
+    // sequence (a classifier's last block computes its query there only, LlamaAttention.ForwardAt) has that shape in
+    // every member's own run too.
     private Tensor Masks(Tensor x)
     {
         long E = members, b = x.size(0) / E;
@@ -103,7 +105,7 @@ public sealed class EnsembleLoraLinear : nn.Module<Tensor, Tensor>
         {
             if (generators[e] is not { } generator || dropouts[e] == 0) { masks[e] = torch.ones(shape, x.dtype, x.device); continue; }
             var own = shape.ToArray();
-            if (memberLengths is { } lengths && x.dim() >= 3)
+            if (memberLengths is { } lengths && x.dim() >= 3 && shape[1] > 1)
             {
                 if (lengths.Length != E || lengths[e] < 1 || lengths[e] > shape[1])
                     throw new InvalidOperationException($"'{target}': member lengths [{string.Join(", ", lengths)}] do not fit the input [{string.Join(", ", x.shape)}]");

@@ -29,20 +29,17 @@ public sealed class LlamaForSequenceClassification : nn.Module<Tensor, Tensor>
 
     /// <summary>The backbone's final state at each sequence's last non-pad token [B, hidden] (HF: the largest position
     /// holding a non-pad token; the last position when the config has no pad_token_id). The head reads only these, so
-    /// with a frozen backbone they are all a head-only run needs.</summary>
-    public Tensor LastTokenStates(Tensor input_ids)
+    /// with a frozen backbone they are all a head-only run needs, and the backbone computes its last block at them only
+    /// (<see cref="LlamaModel.StatesAt"/>).</summary>
+    public Tensor LastTokenStates(Tensor input_ids) => model.StatesAt(input_ids, LastPositions(input_ids));
+
+    /// <summary>Each sequence's last non-pad position [B] (int64); T − 1 when the config has no pad_token_id.</summary>
+    public Tensor LastPositions(Tensor input_ids)
     {
-        var hidden = model.call(input_ids);     // [B, T, H]
-        long B = hidden.size(0), T = hidden.size(1), H = hidden.size(2);
-        Tensor last;
-        if (config.pad_token_id is { } pad)
-        {
-            var positions = torch.arange(0, T, 1, ScalarType.Float32, input_ids.device);
-            var mask = input_ids.ne(pad).to(ScalarType.Float32);
-            last = (positions * mask).argmax(-1);
-        }
-        else last = torch.full(new[] { B }, T - 1, ScalarType.Int64, input_ids.device);
-        return hidden.gather(1, last.view(B, 1, 1).expand(B, 1, H)).squeeze(1);
+        long B = input_ids.size(0), T = input_ids.size(1);
+        if (config.pad_token_id is not { } pad) return torch.full(new[] { B }, T - 1, ScalarType.Int64, input_ids.device);
+        var positions = torch.arange(0, T, 1, ScalarType.Float32, input_ids.device);
+        return (positions * input_ids.ne(pad).to(ScalarType.Float32)).argmax(-1);
     }
 
     public static Tensor Loss(Tensor logits, Tensor labels) => F.cross_entropy(logits, labels);
