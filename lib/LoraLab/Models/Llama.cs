@@ -248,6 +248,22 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>
 
     /// <summary>forward + Loss with labels = input_ids.</summary>
     public Tensor Loss(Tensor input_ids, long ignore_index = -100) => Loss(forward(input_ids), input_ids, ignore_index);
+
+    /// <summary>
+    /// forward + Loss with these labels, up to float rounding, computing logits only where a label is scored: position
+    /// t's when labels[t+1] is not ignore_index. In answer-only finetuning the prompt and the padding are scored
+    /// nowhere, and their logits (the vocabulary-wide head and its softmax) are a large part of a small model's work.
+    /// </summary>
+    public Tensor ScoredLoss(Tensor input_ids, Tensor labels, long ignore_index = -100)
+    {
+        var hidden = model.call(input_ids);                                              // [B, T, C]
+        long T = hidden.size(1), C = hidden.size(2);
+        var targets = labels.narrow(1, 1, T - 1).reshape(-1);                            // position t predicts labels[t+1]
+        var scored = targets.ne(ignore_index).nonzero().view(-1);
+        var states = hidden.narrow(1, 0, T - 1).reshape(-1, C).index_select(0, scored);  // [N, C]
+        var logits = lm_head is null ? F.linear(states, model.embed_tokens.weight!) : lm_head.call(states);
+        return CrossEntropyFp32.Loss(logits, targets.index_select(0, scored), ignore_index);
+    }
 }
 
 /// <summary>Hugging Face's LlamaPreTrainedModel initialization: every Linear and Embedding weight ~ N(0, std²), biases 0; norms stay 1.</summary>

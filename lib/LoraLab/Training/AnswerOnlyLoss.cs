@@ -56,9 +56,9 @@ public static class AnswerOnlyLoss
         return new MaskedBatch(torch.tensor(ids, shape, device: device), torch.tensor(labels, shape, device: device), answerTokens);
     }
 
-    /// <summary>Mean next-token loss over the answer tokens of the batch (a scalar with a graph, for training).</summary>
-    public static Tensor Loss(LlamaForCausalLM model, MaskedBatch batch) =>
-        LlamaForCausalLM.Loss(model.forward(batch.InputIds), batch.Labels, IgnoreIndex);
+    /// <summary>Mean next-token loss over the answer tokens of the batch (a scalar with a graph, for training); the
+    /// logits are computed at the positions that predict an answer token only (<see cref="LlamaForCausalLM.ScoredLoss"/>).</summary>
+    public static Tensor Loss(LlamaForCausalLM model, MaskedBatch batch) => model.ScoredLoss(batch.InputIds, batch.Labels, IgnoreIndex);
 
     /// <summary>
     /// The answer loss of held-out examples: mean loss per answer token over all of them (each batch weighted by its

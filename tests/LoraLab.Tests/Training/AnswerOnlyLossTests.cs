@@ -63,6 +63,38 @@ public class AnswerOnlyLossTests
         Assert.NotEqual(unmasked, loss, 3);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_loss_on_the_scored_positions_alone_equals_the_loss_on_all_logits_with_the_same_gradients(bool tie)
+    {
+        // ScoredLoss skips the logits of the prompt and the padding: in float64 its value and every parameter's gradient
+        // (the tied embedding's, which the head also reads, included) must be those of the loss over all logits.
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(5);
+        using var model = new LlamaForCausalLM(TestSupport.TinyLlama(tie: tie, init: 0.2), ScalarType.Float64);
+        using var batch = AnswerOnlyLoss.Batch(Examples, padId: 47);
+
+        Dictionary<string, Tensor> Gradients(Tensor loss)
+        {
+            model.zero_grad();
+            loss.backward();
+            return model.named_parameters().ToDictionary(p => p.name, p => p.parameter.grad!.clone());
+        }
+        var all = LlamaForCausalLM.Loss(model.forward(batch.InputIds), batch.Labels, AnswerOnlyLoss.IgnoreIndex);
+        var allGradients = Gradients(all);
+        var scored = AnswerOnlyLoss.Loss(model, batch);
+        var scoredGradients = Gradients(scored);
+
+        Assert.Equal(all.ToDouble(), scored.ToDouble(), 12);
+        Assert.Equal(allGradients.Keys.Order(), scoredGradients.Keys.Order());
+        foreach (var (name, gradient) in allGradients)
+        {
+            Assert.True(gradient.abs().max().ToDouble() > 1e-8, $"{name} gets no gradient: the comparison would prove nothing");
+            Assert.True(TestSupport.MaxAbsDiff(scoredGradients[name], gradient) < 1e-12, $"{name}: gradients differ");
+        }
+    }
+
     [Fact]
     public void Only_positions_that_predict_an_answer_token_receive_gradient()
     {
