@@ -129,9 +129,10 @@ public class ClassifierLoraTests(ClassifierLoraFixture fixture) : IClassFixture<
     {
         var calm = new[] { Members[0], Members[1] };
         // An absurd learning rate, with calm[0]'s seed: the same batches, so the ensemble's padded length is unchanged.
-        // It is the last member, so that the calm members' rows sit where they sit without it: libtorch's batched matmul
-        // of a small batch element (the classifier's last block, one row per sequence) may round it differently at
-        // another index, which would hide whether the diverged member changed anything.
+        // It is the last member, so that the calm members sit at the indices they have without it. Measured with a calm
+        // third member in the middle: the member moved from index 1 to 2 trained bitwise the same, but its evaluation
+        // (the last block at one row per sequence) came out 1e-8 apart, relative; an index's rounding would hide
+        // whether the diverged member changed anything.
         var wild = (config: Config(LoraInit.InitA_KaimingUniform, 1e20, ratio: 16), seed: 0);
         var without = ClassifierLora.TrainEnsemble(calm.Select(m => (m.config, m.seed, (RunContext?)null)).ToList());
         var with = ClassifierLora.TrainEnsemble(new[] { calm[0], calm[1], wild }.Select(m => (m.config, m.seed, (RunContext?)null)).ToList());
