@@ -38,6 +38,15 @@ public readonly record struct Estimate(double Mean, double Std, int N, double Lo
         N > 1 ? $"{Mean.ToString(format)} ± {HalfWidth.ToString(format)} (n = {N})" : $"{Mean.ToString(format)} (n = {N})";
 
     public override string ToString() => ToString("G3");
+
+    /// <summary>A signed effect in a findings table, "+0.31 ± 0.40 nats (n = 8)": the mean with its sign, the half width
+    /// in <paramref name="digits"/> (a number format such as "0.00"), then the unit; both times <paramref name="scale"/>
+    /// (100 for points of accuracy). One value has no interval: "+0.31 nats (n = 1)".</summary>
+    public string Signed(string digits, string unit = "", double scale = 1)
+    {
+        string mean = (scale * Mean).ToString($"+{digits};-{digits}");
+        return N > 1 ? $"{mean} ± {(scale * HalfWidth).ToString(digits)}{unit} (n = {N})" : $"{mean}{unit} (n = {N})";
+    }
 }
 
 /// <summary>

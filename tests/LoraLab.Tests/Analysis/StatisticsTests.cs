@@ -28,6 +28,17 @@ public class StatisticsTests
     }
 
     [Fact]
+    public void A_signed_effect_prints_its_sign_its_half_width_its_unit_and_its_n()
+    {
+        var estimate = new Estimate(Mean: 0.136, Std: 0.02, N: 8, Low: 0.117, High: 0.155);
+        Assert.Equal("+13.6 ± 1.9 points (n = 8)", estimate.Signed("0.0", " points", 100));
+        Assert.Equal("+0.136 ± 0.019 nats (n = 8)", estimate.Signed("0.000", " nats"));
+        var negative = new Estimate(Mean: -0.19, Std: 0.6, N: 8, Low: -0.73, High: 0.35);
+        Assert.Equal("-0.19 ± 0.54 (n = 8)", negative.Signed("0.00"));
+        Assert.Equal("+7.0 nats (n = 1)", Statistics.Mean([7.0]).Signed("0.0", " nats"));
+    }
+
+    [Fact]
     public void Pairing_resolves_a_difference_smaller_than_the_spread_of_either_side()
     {
         // Each seed shifts both runs alike (±5); b is always 0.1 higher.
