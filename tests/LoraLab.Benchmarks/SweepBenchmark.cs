@@ -19,7 +19,7 @@ internal static class SweepBenchmark
 {
     public const string Usage = """
         usage: ./lab bench sweep [--case toy|02] [--rates K] [--seeds K] [--steps N] [--workers N] [--rounds N]
-                                 [--widths N,N,...] [--ensemble N] [--control] [--scan N,N,...] [--phases N,N,...]
+                                 [--widths N,N,...] [--ensemble N] [--control] [--scan N,N,...] [--phases N,N,...] [--kernel]
 
         ./lab bench sweep: runs per second of a sweep trained one run at a time, as ensembles (runs of one shape as one
         model), over worker processes, and both; ratios against one run at a time. Each mode trains the same grid into a
@@ -39,12 +39,14 @@ internal static class SweepBenchmark
           --control     02: add the head-only control runs (they train alone, in ensembles of one)
           --scan L      instead of the modes, seconds per run of one ensemble of each size in L (1 = Train alone), and
                         where the time goes: a fixed part per ensemble (dispatch, shared) and a part per member (compute)
+          --kernel      toy: instead of the modes, one run per width with its step computed by ToyLossKernel (the CPU's
+                        default) and by libtorch's operations, and the ratio
           --phases L    02: instead of the modes, the time of each phase of a step (batch, forward, backward, step) for
                         an ensemble of each size in L, and the fixed and per-member parts of a step
         """;
 
     public sealed record Options(string Case, int[] Widths, int Rates, int Seeds, int Steps, int Workers, int Rounds, int EnsembleSize,
-                                 bool Control, int[]? Scan, int[]? Phases);
+                                 bool Control, int[]? Scan, int[]? Phases, bool Kernel = false);
 
     public static Options Parse(string[] args)
     {
@@ -68,11 +70,13 @@ internal static class SweepBenchmark
                 "--control" => o with { Control = true },
                 "--scan" => o with { Scan = List("--scan") },
                 "--phases" => o with { Phases = List("--phases") },
+                "--kernel" => o with { Kernel = true },
                 _ => throw new UsageException($"unknown option '{args[i]}' of ./lab bench sweep"),
             };
         }
         if (o.Case == "toy" && (o.Control || o.Phases is not null))
             throw new UsageException("--control and --phases are options of --case 02");
+        if (o.Case == "02" && o.Kernel) throw new UsageException("--kernel is an option of --case toy");
         return o;
     }
 
@@ -81,6 +85,7 @@ internal static class SweepBenchmark
     private static int RunToy(Options o)
     {
         int steps = o.Steps > 0 ? o.Steps : 300;
+        if (o.Kernel) return ToyKernelBenchmark.Run(o.Widths, steps, o.Rounds);
         var configs = (from n in o.Widths
                        from init in new[] { LoraInit.InitA_Gaussian, LoraInit.InitB_Gaussian }
                        from k in Enumerable.Range(0, o.Rates)

@@ -23,8 +23,9 @@ public sealed record ToyConfig(int n, LoraInit init, double learning_rate, int m
 
 /// <summary>
 /// The toy finetuning of Hayou, Ghosh &amp; Yu 2024 (notebook 01): LoRA on the middle layer of a teacher-student ToyMlp of
-/// width n, full-batch Adam at a constant rate. Only A and B train, so z = φ(W_in x) and W z are computed once and a step
-/// costs O(N·n·r) instead of O(N·n²). <see cref="Train(ToyConfig, int, RunContext?, Device?)"/> runs one configuration; <see cref="TrainEnsemble"/> trains
+/// width n, full-batch Adam at a constant rate. Only A and B train, so z = φ(W_in x) and W z are computed once (per
+/// task and seed, shared by its runs: <see cref="FrozenToyTask"/>) and a step costs O(N·n·r) instead of O(N·n²); on the
+/// CPU its loss and gradients come from <see cref="ToyLossKernel"/>. <see cref="Train(ToyConfig, int, RunContext?, Device?)"/> runs one configuration; <see cref="TrainEnsemble"/> trains
 /// many of one <see cref="ToyConfig.Shape"/> as one ensemble (each member's task, init and data from its own seed, as in
 /// Train, and each member's result what Train would return, up to rounding).
 /// </summary>
@@ -58,23 +59,27 @@ public sealed class ToyLora : ISweepTask<ToyConfig>
     /// <summary>One run, recorded in <paramref name="context"/> when given.</summary>
     public static RunOutcome Train(ToyConfig c, int seed, RunContext? context, Device? device = null) => Train(c, seed, context, device, null);
 
-    // rowBlocks: the blocks a step is computed in (null: RowBlocks'), for the test that blocks change nothing.
-    internal static RunOutcome Train(ToyConfig c, int seed, RunContext? context, Device? device, int? rowBlocks)
+    // rowBlocks: the blocks a libtorch step is computed in (null: RowBlocks'), for the test that blocks change nothing;
+    // kernel: false computes every step with libtorch's operations even where ToyLossKernel applies, for the tests and the
+    // benchmark that compare the two.
+    internal static RunOutcome Train(ToyConfig c, int seed, RunContext? context, Device? device, int? rowBlocks, bool kernel = true)
     {
         device ??= DefaultDevice;
         using var member = new Member(c, seed, device);
         using var optimizer = new AdamW(new[] { member.lora.lora_A, member.lora.lora_B }, lr: c.learning_rate, weight_decay: 0);
-        // The full batch in equal row blocks whose gradients add up to the full batch's (the mean of equal-sized blocks'
-        // means is the mean): a block's [rows, n] intermediates stay in the core's cache instead of streaming from memory.
-        int blocks = rowBlocks ?? RowBlocks(c.n_train, c.n);
+        // On the CPU in float32, ToyLossKernel computes the full batch's loss and gradients in one pass over its rows.
+        // Elsewhere, libtorch computes it in equal row blocks whose gradients add up to the full batch's (the mean of
+        // equal-sized blocks' means is the mean): a block's [rows, n] intermediates stay in the core's cache.
+        kernel &= ToyLossKernel.Applies(member.z_train);
+        int blocks = kernel ? 1 : rowBlocks ?? RowBlocks(c.n_train, c.n);
         var (z, wz, y) = (member.z_train.chunk(blocks), member.wz_train.chunk(blocks), member.y_train.chunk(blocks));
         var result = Trainer.Run(member.model, optimizer, Schedules.Constant(),
-            (_, block) => new MicroBatchLoss(F.mse_loss(member.Predict(z[block], wz[block]), y[block]), c.n_train / blocks),
+            (_, block) => new MicroBatchLoss(kernel ? member.KernelLoss() : F.mse_loss(member.Predict(z[block], wz[block]), y[block]), c.n_train / blocks),
             new TrainerOptions { MaxSteps = c.max_steps, LogEvery = c.log_every, ProgressLabel = null, GradientAccumulation = blocks },
             evaluate: () => F.mse_loss(member.Predict(member.z_test, member.wz_test), member.y_test).ToDouble(),
             onStep: (_, metrics) =>
             {
-                if (metrics.ContainsKey("train_loss")) (metrics["norm_A"], metrics["norm_BA"]) = member.FeatureNorms();
+                if (metrics.ContainsKey("train_loss")) (metrics["norm_A"], metrics["norm_BA"]) = member.FeatureNorms(kernel);
             });
         return RunOutcome.From(result, context);
     }
@@ -153,33 +158,26 @@ public sealed class ToyLora : ISweepTask<ToyConfig>
         return results.Select((result, e) => RunOutcome.From(result, runs[e].context)).ToList();
     }
 
-    /// <summary>One run's frozen parts: its task, its LoRA layer, and the features that do not change while A and B train.</summary>
+    /// <summary>One run: its LoRA layer over a ToyMlp that shares the weights of its task's student, and the features that
+    /// do not change while A and B train (its task's, shared with the other runs of that task: <see cref="FrozenToyTask"/>).</summary>
     internal sealed class Member : IDisposable
     {
-        private readonly TeacherStudentTask task;
+        private readonly FrozenToyTask task;
 
         public Member(ToyConfig c, int seed, Device device)
         {
-            // ΔW = delta_scale·√(n/r*)·U Vᵀ/n with U, V ~ N(0, 1): a rank-r* change whose size does not grow with n.
-            task = new TeacherStudentTask(c.d, c.n, c.planted_rank, c.delta_scale * Math.Sqrt((double)c.n / c.planted_rank),
-                                          c.n_train, c.n_test, seed);
-            model = task.student;
-            model.to(device);
+            task = FrozenToyTask.Acquire(c, seed, device);
+            model = new ToyMlp(task.student);
+            task.RestoreGenerators();
             LoraAdapters.Apply(model, new LoraConfig(r: c.r, lora_alpha: c.lora_alpha, target_modules: "hidden", init: c.init));
             lora = LoraAdapters.Layers(model).Single().layer;
-            var w_in = (Linear)model.w_in;
             w_out = (Linear)model.w_out;
-            using var noGrad = torch.no_grad();
-            z_train = w_in.forward(task.x_train.to(device)).relu().DetachFromDisposeScope();
-            z_test = w_in.forward(task.x_test.to(device)).relu().DetachFromDisposeScope();
-            wz_train = F.linear(z_train, lora.weight).DetachFromDisposeScope();
-            wz_test = F.linear(z_test, lora.weight).DetachFromDisposeScope();
-            y_train = task.y_train.to(device).DetachFromDisposeScope();
-            y_test = task.y_test.to(device).DetachFromDisposeScope();
+            (x_train, z_train, z_test, wz_train, wz_test, y_train, y_test) =
+                (task.x_train, task.z_train, task.z_test, task.wz_train, task.wz_test, task.y_train, task.y_test);
         }
 
         public ToyMlp model { get; }
-        public TeacherStudentTask Task => task;
+        public Tensor x_train { get; }
         public LoraLayer lora { get; }
         public Linear w_out { get; }
         public Tensor z_train { get; }
@@ -195,19 +193,29 @@ public sealed class ToyLora : ISweepTask<ToyConfig>
         public Tensor Predict(Tensor z, Tensor wz) =>
             w_out.forward(torch.addmm(wz, F.linear(z, lora.lora_A), (lora.lora_B * lora.scaling).t(), beta: 1, alpha: 1).relu_());
 
-        // ‖Z_A‖ = mean ‖A z‖ and ‖Z_B‖ = mean ‖B A z‖ over the adapted layer's training inputs: the feature sizes of Hayou et al.
-        public (double normA, double normBA) FeatureNorms()
+        // The training loss by ToyLossKernel, as a function of A and B that autograd differentiates (CPU, float32 only).
+        public Tensor KernelLoss() =>
+            ToyLossFunction.apply(lora.lora_A, lora.lora_B, new ToyLossFunction.Inputs(z_train, wz_train, y_train, w_out.weight, lora.scaling));
+
+        // ‖Z_A‖ = mean ‖A z‖ and ‖Z_B‖ = mean ‖B A z‖ over the adapted layer's training inputs: the feature sizes of Hayou et
+        // al.; by ToyLossKernel's row loop (no [N, n] tensor written) or by libtorch.
+        public (double normA, double normBA) FeatureNorms(bool kernel = false)
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
+            if (kernel)
+                return ToyLossKernel.FeatureNorms(ToyLossKernel.Elements(z_train), ToyLossKernel.Elements(lora.lora_A.contiguous()),
+                                                  ToyLossKernel.Elements(lora.lora_B.t().contiguous()), (int)z_train.shape[1]);
             var za = F.linear(z_train, lora.lora_A);
             return (za.norm(-1).mean().ToDouble(), F.linear(za, lora.lora_B).norm(-1).mean().ToDouble());
         }
 
+        // The LoRA factors are this run's own; the model's other weights and the features belong to the task.
         public void Dispose()
         {
-            foreach (var t in new[] { z_train, z_test, wz_train, wz_test, y_train, y_test }) t.Dispose();
-            task.Dispose();
+            lora.A.Dispose();
+            lora.B.Dispose();
+            task.Release();
         }
     }
 }

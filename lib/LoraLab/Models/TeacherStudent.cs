@@ -21,6 +21,16 @@ public sealed class ToyMlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <summary>A ToyMlp over <paramref name="shared"/>'s weights: the same Parameter objects, not copies, and nothing drawn.
+    /// Disposing it disposes the shared weights too; toy runs built on a cached task (FrozenToyTask) dispose only their LoRA
+    /// factors.</summary>
+    internal ToyMlp(ToyMlp shared) : base(nameof(ToyMlp))
+    {
+        Linear Same(nn.Module<Tensor, Tensor> layer) => nn.Linear(((Linear)layer).weight!);
+        (w_in, hidden, w_out) = (Same(shared.w_in), Same(shared.hidden), Same(shared.w_out));
+        RegisterComponents();
+    }
+
     // Entries ~ N(0, 1/fan_in).
     private static Linear Layer(int fanIn, int fanOut, ScalarType? dtype, Device? device)
     {

@@ -43,8 +43,8 @@ public class ToyLoraTests
         var wide = new ToyConfig(8192, LoraInit.InitA_Gaussian, 3e-3, max_steps: 10, r: 2, lora_alpha: 2, n_train: 64, n_test: 16,
                                  planted_rank: 1, delta_scale: 0.5, log_every: 5);
         Assert.Equal(2, ToyLora.RowBlocks(wide.n_train, wide.n));
-        var blocked = ToyLora.Train(wide, 0, null, TorchSharp.torch.CPU);
-        var whole = ToyLora.Train(wide, 0, null, TorchSharp.torch.CPU, rowBlocks: 1);
+        var blocked = ToyLora.Train(wide, 0, null, TorchSharp.torch.CPU, rowBlocks: null, kernel: false);
+        var whole = ToyLora.Train(wide, 0, null, TorchSharp.torch.CPU, rowBlocks: 1, kernel: false);
         foreach (var metric in new[] { "train_loss", "eval_loss" })
             Assert.True(Relative(blocked.FinalMetrics[metric], whole.FinalMetrics[metric]) < 1e-4,
                         $"{metric}: {blocked.FinalMetrics[metric]} in blocks, {whole.FinalMetrics[metric]} as one batch");
@@ -56,7 +56,7 @@ public class ToyLoraTests
         // A run computes φ(W_in x) and W z once; its prediction from them must be ToyMlp.forward with the LoRA layer in.
         using var member = new ToyLora.Member(Config(LoraInit.InitA_Gaussian, 1e-2, n: 32), seed: 0, TorchSharp.torch.CPU);
         using (TorchSharp.torch.no_grad()) member.lora.lora_B.normal_(0, 1);          // both factors non-zero, as after training
-        double gap = TestSupport.MaxAbsDiff(member.Predict(member.z_train, member.wz_train), member.model.call(member.Task.x_train));
+        double gap = TestSupport.MaxAbsDiff(member.Predict(member.z_train, member.wz_train), member.model.call(member.x_train));
         Assert.True(gap < 1e-5, $"the cached forward differs from ToyMlp.forward by {gap}");
     }
 
