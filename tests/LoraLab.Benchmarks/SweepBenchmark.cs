@@ -40,7 +40,8 @@ internal static class SweepBenchmark
           --scan L      instead of the modes, seconds per run of one ensemble of each size in L (1 = Train alone), and
                         where the time goes: a fixed part per ensemble (dispatch, shared) and a part per member (compute)
           --kernel      toy: instead of the modes, one run per width with its step computed by ToyLossKernel (the CPU's
-                        default) and by libtorch's operations, and the ratio
+                        default) and by libtorch's operations, and the ratio; then the grid one at a time as before the
+                        kernel (libtorch's step, every run building its task) against the automatic mode
           --phases L    02: instead of the modes, the time of each phase of a step (batch, forward, backward, step) for
                         an ensemble of each size in L, and the fixed and per-member parts of a step
         """;
@@ -85,7 +86,6 @@ internal static class SweepBenchmark
     private static int RunToy(Options o)
     {
         int steps = o.Steps > 0 ? o.Steps : 300;
-        if (o.Kernel) return ToyKernelBenchmark.Run(o.Widths, steps, o.Rounds);
         var configs = (from n in o.Widths
                        from init in new[] { LoraInit.InitA_Gaussian, LoraInit.InitB_Gaussian }
                        from k in Enumerable.Range(0, o.Rates)
@@ -93,6 +93,7 @@ internal static class SweepBenchmark
         var seeds = Enumerable.Range(0, o.Seeds).ToList();
         Console.WriteLine($"Notebook 01's toy sweep: {configs.Count * seeds.Count} runs (widths {string.Join(", ", o.Widths)}; 2 inits × {o.Rates} rates × {o.Seeds} seeds; " +
                           $"{steps} steps, n_train 1000, r 4); {Environment.ProcessorCount} cores, libtorch threads {torch.get_num_threads()} in this process.");
+        if (o.Kernel) return ToyKernelBenchmark.Run(o.Widths, steps, o.Rounds, configs, seeds, o.Workers);
         if (o.Scan is { } sizes)
             return Scan(sizes, size =>
             {
@@ -291,6 +292,7 @@ internal static class SweepBenchmark
                 {
                     using var store = new ResultsStore(Path.Combine(folder, "results.db"));
                     var runner = new SweepRunner(store, new SweepOptions { Progress = TextWriter.Null, Log = TextWriter.Null });
+                    FrozenToyTask.Clear();               // every mode builds its toy tasks, as a notebook's sweep does
                     GC.Collect();
                     GC.WaitForPendingFinalizers();
                     var clock = Stopwatch.StartNew();
