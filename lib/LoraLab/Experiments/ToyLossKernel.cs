@@ -28,7 +28,7 @@ internal static class ToyLossKernel
     /// <summary>Below this width libtorch's step is as fast. A whole 300-step run's speed-up by the kernel (<c>./lab bench
     /// sweep --kernel</c>, 2-core EPYC, 2026-12-05, the task's frozen parts cached): 0.90x at n = 64 (slower: the calls
     /// per row cost more than they save; measured before this threshold), 1.37x at 128, 2.2x at 256, 3.7x at 1024, 3.6x
-    /// at 2048, 3.4x at 4096 (there reading the [N, n] features from memory bounds it).</summary>
+    /// at 2048, 3.4x at 4096 (docs/data.md: what bounds it there).</summary>
     public const int MinWidth = 128;
 
     /// <summary>
