@@ -40,7 +40,7 @@ internal sealed class FrozenToyTask
         wz_test = hidden.forward(z_test).DetachFromDisposeScope();
         y_train = task.y_train.to(device).DetachFromDisposeScope();
         y_test = task.y_test.to(device).DetachFromDisposeScope();
-        // The teacher and its change ΔW have given their targets: half of the task's memory at large n.
+        // The teacher and its change ΔW have given their targets: freeing them frees two of the task's three n×n matrices.
         task.teacher.Dispose();
         task.delta.Dispose();
     }
