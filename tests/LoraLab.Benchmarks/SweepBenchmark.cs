@@ -78,6 +78,8 @@ internal static class SweepBenchmark
         if (o.Case == "toy" && (o.Control || o.Phases is not null))
             throw new UsageException("--control and --phases are options of --case 02");
         if (o.Case == "02" && o.Kernel) throw new UsageException("--kernel is an option of --case toy");
+        if (o.Kernel && (o.Scan is not null || o.EnsembleSize > 0))
+            throw new UsageException("--kernel compares the kernel with libtorch and the automatic mode: --scan and --ensemble do not apply");
         return o;
     }
 
