@@ -2,7 +2,6 @@ using LoraLab.Models;
 using LoraLab.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace LoraLab.Generation;
 
@@ -128,8 +127,7 @@ public static class GreedyDecoder
         {
             var hidden = model.model.ForwardCached(ids, positions, mask, cache);
             var last = hidden.select(1, hidden.size(1) - 1);
-            var logits = model.lm_head is null ? F.linear(last, model.model.embed_tokens.weight!) : model.lm_head.call(last);
-            return logits.argmax(1).cpu().data<long>().Select(v => (int)v).ToArray();
+            return model.Logits(last).argmax(1).cpu().data<long>().Select(v => (int)v).ToArray();
         }
 
         private void SetKeyIsReal(Tensor value)

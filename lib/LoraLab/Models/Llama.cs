@@ -230,11 +230,11 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Logits [B, T, vocab] for input_ids [B, T] (int64).</summary>
-    public override Tensor forward(Tensor input_ids)
-    {
-        var h = model.call(input_ids);
-        return lm_head is null ? F.linear(h, model.embed_tokens.weight!) : lm_head.call(h);
-    }
+    public override Tensor forward(Tensor input_ids) => Logits(model.call(input_ids));
+
+    /// <summary>The vocabulary head on final states [..., C] (the model's output, after its norm): lm_head, or with tied
+    /// embeddings the embedding matrix.</summary>
+    public Tensor Logits(Tensor states) => lm_head is null ? F.linear(states, model.embed_tokens.weight!) : lm_head.call(states);
 
     /// <summary>Next-token cross entropy: position t predicts labels[t+1]; labels equal to ignore_index are skipped.
     /// On bf16/fp16 logits the loss is computed in float32 (<see cref="CrossEntropyFp32"/>).</summary>
@@ -261,8 +261,7 @@ public sealed class LlamaForCausalLM : nn.Module<Tensor, Tensor>
         var targets = labels.narrow(1, 1, T - 1).reshape(-1);                            // position t predicts labels[t+1]
         var scored = targets.ne(ignore_index).nonzero().view(-1);
         var states = hidden.narrow(1, 0, T - 1).reshape(-1, C).index_select(0, scored);  // [N, C]
-        var logits = lm_head is null ? F.linear(states, model.embed_tokens.weight!) : lm_head.call(states);
-        return CrossEntropyFp32.Loss(logits, targets.index_select(0, scored), ignore_index);
+        return CrossEntropyFp32.Loss(Logits(states), targets.index_select(0, scored), ignore_index);
     }
 }
 
