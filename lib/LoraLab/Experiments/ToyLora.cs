@@ -172,20 +172,18 @@ public sealed class ToyLora : ISweepTask<ToyConfig>
             LoraAdapters.Apply(model, new LoraConfig(r: c.r, lora_alpha: c.lora_alpha, target_modules: "hidden", init: c.init));
             lora = LoraAdapters.Layers(model).Single().layer;
             w_out = (Linear)model.w_out;
-            (x_train, z_train, z_test, wz_train, wz_test, y_train, y_test) =
-                (task.x_train, task.z_train, task.z_test, task.wz_train, task.wz_test, task.y_train, task.y_test);
         }
 
         public ToyMlp model { get; }
-        public Tensor x_train { get; }
         public LoraLayer lora { get; }
         public Linear w_out { get; }
-        public Tensor z_train { get; }
-        public Tensor z_test { get; }
-        public Tensor wz_train { get; }
-        public Tensor wz_test { get; }
-        public Tensor y_train { get; }
-        public Tensor y_test { get; }
+        public Tensor x_train => task.x_train;
+        public Tensor z_train => task.z_train;
+        public Tensor z_test => task.z_test;
+        public Tensor wz_train => task.wz_train;
+        public Tensor wz_test => task.wz_test;
+        public Tensor y_train => task.y_train;
+        public Tensor y_test => task.y_test;
 
         // The adapted layer y = W z + s·B A z (LoraLinear.forward) from a cached W z, then ReLU and the frozen output layer.
         // Written as one fused product, W z + (A z)(s·B)ᵀ by addmm, and an in-place ReLU: a toy step is bound by memory
