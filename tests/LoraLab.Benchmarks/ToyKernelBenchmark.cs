@@ -16,9 +16,17 @@ internal static class ToyKernelBenchmark
                           $"each way's best; libtorch threads {torch.get_num_threads()}.");
         Console.WriteLine();
         Console.WriteLine($"{"width",8} {"libtorch s",11} {"kernel s",9} {"speed-up",9}");
+        ToyConfig Config(int n) => new(n, LoraInit.InitA_Gaussian, Math.Pow(2, -12), steps, 4, 4.0, 1000, 100, 2, 0.5);
+        // Warm-up, untimed: the JIT compiles a hot method again, optimized, only after it has run for a while, and the
+        // first width's two rounds would otherwise time the kernel's first, unoptimized code (0.69x at n = 64 first in
+        // line, 1.75x after another width).
+        var warmUp = Stopwatch.StartNew();
+        while (warmUp.Elapsed.TotalSeconds < 1)
+            foreach (bool kernel in new[] { true, false })
+                ToyLora.Train(Config(widths[0]), 0, null, torch.CPU, rowBlocks: null, kernel: kernel);
         foreach (int n in widths)
         {
-            var config = new ToyConfig(n, LoraInit.InitA_Gaussian, Math.Pow(2, -12), steps, 4, 4.0, 1000, 100, 2, 0.5);
+            var config = Config(n);
             var (byTorch, byKernel) = (new List<double>(), new List<double>());
             for (int round = 0; round < Math.Max(rounds, 2); round++)
             {

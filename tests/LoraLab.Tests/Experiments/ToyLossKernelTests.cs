@@ -9,8 +9,8 @@ namespace LoraLab.Tests.Experiments;
 /// <summary>The toy's CPU kernel against libtorch's autograd on the same member: the same loss, gradients and feature norms.</summary>
 public class ToyLossKernelTests
 {
-    private static ToyConfig Config(int n, int r, LoraInit init, double lr = 1e-2, int steps = 40) =>
-        new(n, init, lr, max_steps: steps, r: r, lora_alpha: 2 * r, n_train: 48, n_test: 16, planted_rank: 1, delta_scale: 0.5, log_every: 5);
+    private static ToyConfig Config(int n, int r, LoraInit init, double lr = 1e-2, int steps = 40, int n_train = 48) =>
+        new(n, init, lr, max_steps: steps, r: r, lora_alpha: 2 * r, n_train: n_train, n_test: 16, planted_rank: 1, delta_scale: 0.5, log_every: 5);
 
     private static double Relative(double a, double b) => Math.Abs(a - b) / Math.Max(Math.Abs(b), 1e-12);
 
@@ -34,15 +34,18 @@ public class ToyLossKernelTests
         return (loss.ToDouble(), a.grad!.clone(), b.grad!.clone());
     }
 
-    // Widths that are and are not multiples of the vector width (the kernel's tail loop), ranks 1 to 5.
+    // Widths that are and are not multiples of the vector width (the kernel's tail loops), ranks 1 to 5, and numbers of
+    // training points that are and are not multiples of the kernel's block of four (its padded last block).
     [Theory]
-    [InlineData(64, 4)]
-    [InlineData(37, 3)]
-    [InlineData(1000, 1)]
-    [InlineData(257, 5)]
-    public void The_kernel_computes_the_loss_and_the_gradients_of_A_and_B_that_autograd_computes(int n, int r)
+    [InlineData(64, 4, 48)]
+    [InlineData(37, 3, 48)]
+    [InlineData(1000, 1, 48)]
+    [InlineData(257, 5, 48)]
+    [InlineData(300, 2, 49)]
+    [InlineData(129, 4, 51)]
+    public void The_kernel_computes_the_loss_and_the_gradients_of_A_and_B_that_autograd_computes(int n, int r, int n_train)
     {
-        using var member = Trained(Config(n, r, LoraInit.InitA_Gaussian), seed: n);
+        using var member = Trained(Config(n, r, LoraInit.InitA_Gaussian, n_train: n_train), seed: n);
         var (lossTorch, gradATorch, gradBTorch) = Gradients(member, kernel: false);
         var (lossKernel, gradAKernel, gradBKernel) = Gradients(member, kernel: true);
         Assert.True(Relative(lossKernel, lossTorch) < 1e-5, $"loss {lossKernel} by the kernel, {lossTorch} by libtorch");
