@@ -18,6 +18,7 @@ internal sealed class FrozenToyTask
     private readonly TeacherStudentTask task;
     private readonly Tensor generatorState;     // the CPU generator's state right after the task was built
     private readonly long seed;
+    private readonly long bytes;                // what it holds, for the cache's budget
     private int users;                          // runs holding it (Acquire, Release)
     private bool evicted;                       // out of the cache: disposed when its last run releases it
 
@@ -43,6 +44,8 @@ internal sealed class FrozenToyTask
         // The teacher and its change ΔW have given their targets: freeing them frees two of the task's three n×n matrices.
         task.teacher.Dispose();
         task.delta.Dispose();
+        bytes = new[] { x_train, x_test, z_train, z_test, wz_train, wz_test, y_train, y_test }.Concat(task.student.parameters())
+            .Sum(t => t.numel() * t.ElementSize);
     }
 
     /// <summary>The pretrained network, on the device; never adapted itself: a run adapts a <see cref="ToyMlp"/> over its
@@ -65,10 +68,12 @@ internal sealed class FrozenToyTask
         torch.set_rng_state(generatorState);     // and the CPU's where the task's draws left it
     }
 
-    // The most recently used tasks, most recent first. A worker's runs cycle through the seeds of one width (the sweep's
-    // order: configs, then seeds), so holding as many tasks as notebook 01 has seeds makes every run after the first of
-    // each seed a hit: 4 tasks of width 4096 are about 400 MB.
-    private const int Capacity = 4;
+    // The most recently used tasks, most recent first, as many as fit in BudgetBytes (the newest always). A worker's runs
+    // cycle through the seeds of one width (the sweep's order: configs, then seeds), and a least-recently-used cache
+    // cycled through more keys than it holds misses every time: so the cache is bounded by bytes, not by a count that
+    // would have to follow the number of seeds. A task of width 4096 is about 100 MB (its n×n weight, z and W z): 1 GiB
+    // holds ten, every seed of a quick sweep.
+    internal static long BudgetBytes { get; set; } = 1L << 30;
     private static readonly List<(string key, FrozenToyTask task)> recent = new();
     private static readonly object gate = new();
 
@@ -85,7 +90,7 @@ internal sealed class FrozenToyTask
             if (at >= 0) recent.RemoveAt(at);
             recent.Insert(0, entry);
             entry.task.users++;
-            while (recent.Count > Capacity)
+            while (recent.Count > 1 && recent.Sum(x => x.task.bytes) > BudgetBytes)
             {
                 var oldest = recent[^1].task;
                 recent.RemoveAt(recent.Count - 1);

@@ -50,10 +50,18 @@ public class FrozenToyTaskTests
     [Fact]
     public void An_ensemble_of_more_tasks_than_the_cache_holds_trains_as_its_runs_alone()
     {
-        // Six seeds: more tasks than the cache keeps (4), all in use at once while the ensemble stacks them.
+        // Six seeds, with a budget that keeps only the newest task: more tasks than the cache keeps, all in use at once
+        // while the ensemble stacks them.
         var runs = Enumerable.Range(10, 6).Select(seed => (config: Config(LoraInit.InitA_Gaussian, 1e-2), seed)).ToList();
-        var together = ToyLora.TrainEnsemble(runs.Select(x => (x.config, x.seed, (Data.Sweeps.RunContext?)null)).ToList());
-        var alone = runs.Select(x => ToyLora.Train(x.config, x.seed, null)).ToList();
+        long budget = FrozenToyTask.BudgetBytes;
+        FrozenToyTask.BudgetBytes = 1;
+        List<Data.Sweeps.RunOutcome> together, alone;
+        try
+        {
+            together = ToyLora.TrainEnsemble(runs.Select(x => (x.config, x.seed, (Data.Sweeps.RunContext?)null)).ToList()).ToList();
+            alone = runs.Select(x => ToyLora.Train(x.config, x.seed, null)).ToList();
+        }
+        finally { FrozenToyTask.BudgetBytes = budget; }
         for (int e = 0; e < runs.Count; e++)
         {
             Assert.Equal(RunStatus.Done, together[e].Status);
