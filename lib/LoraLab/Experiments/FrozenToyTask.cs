@@ -44,8 +44,7 @@ internal sealed class FrozenToyTask
         // The teacher and its change ΔW have given their targets: freeing them frees two of the task's three n×n matrices.
         task.teacher.Dispose();
         task.delta.Dispose();
-        bytes = new[] { x_train, x_test, z_train, z_test, wz_train, wz_test, y_train, y_test }.Concat(task.student.parameters())
-            .Sum(t => t.numel() * t.ElementSize);
+        bytes = Features.Concat(task.student.parameters()).Sum(t => t.numel() * t.ElementSize);
     }
 
     /// <summary>The pretrained network, on the device; never adapted itself: a run adapts a <see cref="ToyMlp"/> over its
@@ -59,6 +58,7 @@ internal sealed class FrozenToyTask
     public Tensor z_test { get; }
     public Tensor wz_train { get; }
     public Tensor wz_test { get; }
+    private Tensor[] Features => [x_train, x_test, z_train, z_test, wz_train, wz_test, y_train, y_test];
 
     /// <summary>Puts the random generators where building the task left them, so that what a run draws next (its LoRA
     /// factors) is what it would draw right after building the task itself.</summary>
@@ -128,7 +128,7 @@ internal sealed class FrozenToyTask
 
     private void Dispose()
     {
-        foreach (var t in new[] { x_train, x_test, z_train, z_test, wz_train, wz_test, y_train, y_test, generatorState }) t.Dispose();
+        foreach (var t in Features.Append(generatorState)) t.Dispose();
         task.Dispose();
     }
 }
