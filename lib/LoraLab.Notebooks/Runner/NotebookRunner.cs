@@ -36,7 +36,8 @@ public sealed class NotebookRunner(RunOptions options, TextWriter progress)
         }
 
         var entries = results.Select(r => new IndexEntry(r.Name, r.StatusText, r.Elapsed,
-            r.ReportPath is null ? null : Path.GetFileName(r.ReportPath), r.Message ?? options.SkippedNote(r.SkippedCells))).ToList();
+            r.ReportPath is null ? null : Path.GetFileName(r.ReportPath), r.Message ?? options.SkippedNote(r.SkippedCells),
+            NotebookSummary.Read(r.ExecutedNotebookPath))).ToList();
         AtomicFile.WriteAllText(Path.Combine(options.OutputFolder, "index.html"), ReportIndex.Render(entries));
         return results;
     }

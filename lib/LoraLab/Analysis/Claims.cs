@@ -100,7 +100,7 @@ public sealed class Findings : IReadOnlyList<Finding>
 
     /// <summary>How many findings have each verdict, for a one-line summary.</summary>
     public string Summary() =>
-        $"{rows.Count} claims: {Counted(Verdict.Agrees)} agree, {Counted(Verdict.Differs)} differ, {Counted(Verdict.Inconclusive)} inconclusive";
+        $"{rows.Count} claim{(rows.Count == 1 ? "" : "s")}: {Counted(Verdict.Agrees)} agree, {Counted(Verdict.Differs)} differ, {Counted(Verdict.Inconclusive)} inconclusive";
 
     private int Counted(Verdict v) => rows.Count(r => r.Decision() == v);
 

@@ -78,5 +78,8 @@ public class ClaimsTests
                      typeof(Finding).GetProperties().Where(p => p.Name != "EqualityContract").Select(p => p.Name));
         Assert.Equal("agrees (criterion: rank90 > 0.5 min(m, n))", found[0].verdict);
         Assert.Equal("2 claims: 1 agree, 0 differ, 1 inconclusive", found.Summary());
+        var one = new Findings();
+        one.Undecided("a lone claim", "no data");
+        Assert.Equal("1 claim: 0 agree, 0 differ, 1 inconclusive", one.Summary());
     }
 }
