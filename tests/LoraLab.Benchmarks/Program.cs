@@ -3,6 +3,7 @@
 //   ./lab bench [options]          LoraLab on TorchSharp against Python PyTorch, case by case (StepBenchmark.cs)
 //   ./lab bench train [options]    training throughput against PyTorch + PEFT (TrainBenchmark.cs)
 //   ./lab bench sweep [options]    a sweep's runs per second: one at a time, as ensembles, over workers (SweepBenchmark.cs)
+//   ./lab bench dropout [options]  LoRA's dropout masks drawn by LoraLab against libtorch's way (DropoutBenchmark.cs)
 //
 // Every argument is checked: an unknown or malformed one prints what is wrong and exits with code 2. Exit code 1: a
 // LoraLab case failed (or libtorch could not load); 0 otherwise, whether or not the targets are met (the table says).
@@ -23,6 +24,7 @@ internal static class BenchCommand
                ./lab bench train [--smoke] [--shapes tiny,small,medium] [--modes lora,full] [--steps N] [--warmup N]
                                  [--repeats N] [--peak-tflops X] [--json FILE]
                ./lab bench sweep [--widths N,N,...] [--rates K] [--seeds K] [--steps N] [--workers N]
+               ./lab bench dropout [--sizes N,N,...] [--steps N] [--rounds N]
 
         ./lab bench: LoraLab against Python PyTorch (/usr/bin/python3, or LORALAB_PYTHON) on the CPU, case by case:
           --threads N          intra-op threads of every case but quick, on both sides (default 1)
@@ -35,6 +37,7 @@ internal static class BenchCommand
           A bare number is --iterations (as before). LORALAB_THREADS does not apply: the benchmark sets the threads.
         ./lab bench train: see tests/LoraLab.Benchmarks/TrainBenchmark.cs (--help there too).
         ./lab bench sweep: runs per second of a sweep, one at a time, as ensembles and over workers (--help there too).
+        ./lab bench dropout: LoRA's dropout masks drawn by LoraLab against libtorch's way, and whole runs (--help there too).
         """;
 
     public static int Run(string[] args)
@@ -79,6 +82,13 @@ internal static class BenchCommand
             var sweepOptions = SweepBenchmark.Parse(args[1..]);
             TorchRuntime.EnsureLoaded();
             return SweepBenchmark.Run(sweepOptions);
+        }
+        if (args.Length > 0 && args[0] == "dropout")
+        {
+            if (args.Skip(1).Any(IsHelp)) { Console.WriteLine(DropoutBenchmark.Usage); return 0; }
+            var dropoutOptions = DropoutBenchmark.Parse(args[1..]);
+            TorchRuntime.EnsureLoaded();
+            return DropoutBenchmark.Run(dropoutOptions);
         }
         if (args.Any(IsHelp)) { Console.WriteLine(Usage); return 0; }
         var options = ParseStep(args);

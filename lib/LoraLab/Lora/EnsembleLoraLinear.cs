@@ -30,20 +30,20 @@ public sealed class EnsembleLoraLinear : nn.Module<Tensor, Tensor>
 
     private readonly double[] scalings;
     private readonly double[] dropouts;
-    private readonly Generator?[] generators;
+    private readonly DropoutMasks?[] masks;
     // Per-member scaling [E, 1, 1] in the compute dtype; null when every member has the same (a scalar then does).
     // Assigned after RegisterComponents, so it is no buffer of the model.
     private readonly Tensor? scalingTensor;
 
     internal EnsembleLoraLinear(string name, Parameter weight, Parameter? bias, Tensor At, Tensor Bt, double[] scalings,
-                                double[] dropouts, Generator?[] generators) : base(nameof(EnsembleLoraLinear))
+                                double[] dropouts, DropoutMasks?[] masks) : base(nameof(EnsembleLoraLinear))
     {
         int E = scalings.Length;
         if (At.dim() != 3 || Bt.dim() != 3 || At.size(0) != E || Bt.size(0) != E || At.size(2) != Bt.size(1)
             || At.size(1) != weight.size(1) || Bt.size(2) != weight.size(0))
             throw new ArgumentException($"'{name}': Aᵀ [{string.Join(", ", At.shape)}] and Bᵀ [{string.Join(", ", Bt.shape)}] do not fit " +
                                         $"{E} members of a {weight.size(1)}→{weight.size(0)} layer");
-        if (dropouts.Length != E || generators.Length != E) throw new ArgumentException("one dropout and one generator per member");
+        if (dropouts.Length != E || masks.Length != E) throw new ArgumentException("one dropout and one mask stream per member");
         target = name;
         this.weight = weight;
         this.bias = bias;
@@ -51,7 +51,7 @@ public sealed class EnsembleLoraLinear : nn.Module<Tensor, Tensor>
         lora_Bt = new Parameter(Bt.contiguous());
         this.scalings = scalings.ToArray();
         this.dropouts = dropouts.ToArray();
-        this.generators = generators.ToArray();
+        this.masks = masks.ToArray();
         RegisterComponents();
         if (scalings.Distinct().Count() > 1)
             scalingTensor = torch.tensor(scalings, ScalarType.Float64).to(weight.dtype, weight.device).view(E, 1, 1).DetachFromDisposeScope();
@@ -91,7 +91,7 @@ public sealed class EnsembleLoraLinear : nn.Module<Tensor, Tensor>
         return y + u.view(y.shape);
     }
 
-    // The members' dropout masks, [E, b·…, in]: member e's drawn from its generator at the shape of its own input
+    // The members' dropout masks, [E, b·…, in]: member e's drawn from its own stream at the shape of its own input
     // [b, T_e, …] (as its LoraLayer would), then padded with zeros to the ensemble's T. An input of one position per
     // sequence (a classifier's last block computes its query there only, LlamaAttention.ForwardAt) has that shape in
     // every member's own run too.
@@ -100,10 +100,10 @@ public sealed class EnsembleLoraLinear : nn.Module<Tensor, Tensor>
         long E = members, b = x.size(0) / E;
         var shape = x.shape.ToArray();
         shape[0] = b;
-        var masks = new Tensor[E];
+        var drawn = new Tensor[E];
         for (int e = 0; e < E; e++)
         {
-            if (generators[e] is not { } generator || dropouts[e] == 0) { masks[e] = torch.ones(shape, x.dtype, x.device); continue; }
+            if (masks[e] is not { } stream || dropouts[e] == 0) { drawn[e] = torch.ones(shape, x.dtype, x.device); continue; }
             var own = shape.ToArray();
             if (memberLengths is { } lengths && x.dim() >= 3 && shape[1] > 1)
             {
@@ -111,16 +111,16 @@ public sealed class EnsembleLoraLinear : nn.Module<Tensor, Tensor>
                     throw new InvalidOperationException($"'{target}': member lengths [{string.Join(", ", lengths)}] do not fit the input [{string.Join(", ", x.shape)}]");
                 own[1] = lengths[e];
             }
-            var mask = LoraLayer.DropoutMask(generator, dropouts[e], own, x.dtype, x.device);
+            var mask = stream.Next(own, x.dtype, x.device);
             if (own[1] < shape[1])
             {
                 var padding = new long[2 * (shape.Length - 1)];                       // F.pad: last dimension first
                 padding[^1] = shape[1] - own[1];
                 mask = F.pad(mask, padding);
             }
-            masks[e] = mask;
+            drawn[e] = mask;
         }
-        return torch.stack(masks).view(E, -1, in_features);
+        return torch.stack(drawn).view(E, -1, in_features);
     }
 
     private static Tensor Compute(Tensor factor, ScalarType dtype) => factor.dtype == dtype ? factor : factor.to(dtype);

@@ -41,7 +41,7 @@ public static class LoraEnsemble
                 var Bt = torch.stack(members.Select(l => l.lora_B.detach().t()).ToArray()).contiguous().DetachFromDisposeScope();
                 built.Add((name, carrier, new EnsembleLoraLinear(name, carrier.weight, carrier.bias, At, Bt,
                     members.Select(l => l.scaling).ToArray(), members.Select(l => l.dropout).ToArray(),
-                    members.Select(l => l.dropoutGenerator).ToArray())));
+                    members.Select(l => l.dropoutMasks).ToArray())));
             }
 
         var byName = host.named_modules_and_self().ToDictionary(m => m.name, m => m.module);

@@ -50,7 +50,7 @@ public sealed class LoraLayer
         B = nn.Linear(new Parameter(b), null);
         if (init == LoraInit.PiSSA) InitPiSSA();
         else init.Fill(lora_A, lora_B, init_variance);
-        if (dropout > 0) dropoutGenerator = new Generator((ulong)torch.randint_long(long.MaxValue), weight.device);
+        if (dropout > 0) dropoutMasks = new DropoutMasks(dropout, (ulong)torch.randint_long(long.MaxValue), weight.device);
     }
 
     /// <summary>The adapted module's dotted name in the model (model.layers.0.self_attn.q_proj).</summary>
@@ -87,21 +87,12 @@ public sealed class LoraLayer
     public Tensor update(Tensor x, ScalarType computeDtype, bool training)
     {
         calls++;
-        var h = dropoutGenerator is not null && training ? x * DropoutMask(dropoutGenerator, dropout, x.shape, x.dtype, x.device) : x;
+        var h = dropoutMasks is not null && training ? x * dropoutMasks.Next(x.shape, x.dtype, x.device) : x;
         return F.linear(F.linear(h, Compute(lora_A, computeDtype)), Compute(lora_B, computeDtype)) * scaling;
     }
 
-    /// <summary>The generator of this layer's dropout masks (null without dropout): an ensemble takes it over.</summary>
-    internal Generator? dropoutGenerator { get; }
-
-    /// <summary>Inverted dropout's mask: 1/(1 − p) where a uniform draw from <paramref name="generator"/> is at least p,
-    /// 0 elsewhere. Drawn in float32 on the generator's device, whatever the input's dtype and device.</summary>
-    internal static Tensor DropoutMask(Generator generator, double p, long[] shape, ScalarType dtype, Device device)
-    {
-        using var noGrad = torch.no_grad();
-        var keep = torch.rand(shape, ScalarType.Float32, generator.device, generator: generator).ge(p);
-        return keep.to(dtype, device).mul_(1 / (1 - p));
-    }
+    /// <summary>The stream of this layer's dropout masks (null without dropout): an ensemble takes it over.</summary>
+    internal DropoutMasks? dropoutMasks { get; }
 
     // A factor in the dtype the matmuls run in: a differentiable cast, so a float32 factor gets its gradient in float32.
     private static Tensor Compute(Tensor factor, ScalarType dtype) => factor.dtype == dtype ? factor : factor.to(dtype);
