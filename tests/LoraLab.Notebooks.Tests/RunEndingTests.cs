@@ -129,6 +129,35 @@ public class RunEndingTests
         Assert.Contains("not-run", File.ReadAllText(Path.Combine(folder, "out", "index.html")));
     }
 
+    [Fact]
+    public async Task A_cell_that_finished_before_Ctrl_C_stays_finished_when_its_events_reach_the_runner_after_the_stop()
+    {
+        // The runner may be slow to read its worker's events (a busy machine): Ctrl-C can come after the worker finished
+        // a cell and started the next but before the runner saw either. Here that is certain: the worker's events go to a
+        // file, and a relay outside its process tree (the runner's kill does not reach it) hands them over only after the
+        // stop. They are facts (the worker writes the executed notebook before it reports a cell finished), so the cell
+        // still running is the one started last, not the one that finished.
+        var folder = TestPaths.NewOutputFolder("late-events");
+        var (pidFile, events, release) = (Path.Combine(folder, "worker.pid"), Path.Combine(folder, "events.txt"), Path.Combine(folder, "release"));
+        var notebook = Write(folder, "slow", "Console.WriteLine(\"first cell done\");", SlowCell(pidFile), "1");
+        string relay = $"setsid -f sh -c 'while [ ! -e \"{release}\" ]; do sleep 0.05; done; cat \"{events}\"'";
+        IReadOnlyList<string> worker = ["sh", "-c", $"{relay}; exec \"$0\" \"$@\" > \"{events}\"", .. TestPaths.WorkerCommand];
+        using var interrupt = new CancellationTokenSource();
+        var log = new StringWriter();
+        var run = RunCommand.RunAsync([notebook, "--out", folder + "/out"], log, worker, interrupt.Token);
+        try
+        {
+            await WaitForPid(pidFile);
+            interrupt.Cancel();
+        }
+        finally { File.WriteAllText(release, ""); }
+        int exitCode = await run;
+
+        Assert.True(exitCode == ExitCodes.Interrupted, log.ToString());
+        Assert.Contains("interrupted (Ctrl-C or SIGTERM) in cell 2 of 3", log.ToString());
+        AssertFinishedCellKeptAndRunningCellMarked(Load(Path.Combine(folder, "out", "slow.ipynb")), "interrupted", "Interrupted");
+    }
+
     [DllImport("libc", SetLastError = true)]
     static extern int kill(int pid, int signal);
 

@@ -50,12 +50,14 @@ sealed class WorkerProcess(RunOptions options, TextWriter progress)
         var stderr = Task.Run(() => ReadErrors(process.StandardError));
 
         var ending = await Watch(events.Reader, interrupt);
+        var timedOut = running;   // the cell whose timeout ended the run, when one did
         if (ending is not null) Kill(process);
         await process.WaitForExitAsync(CancellationToken.None);
         await Task.WhenAll(stdout, stderr);
-        // What it said before it ended; once stopped, only the output it printed counts (the cell did not finish).
-        while (events.Reader.TryRead(out var late))
-            if (ending is null || late.Kind == "output") Handle(late);
+        // What it said before it ended, handled whether or not it was stopped: the child sends an event only after the
+        // executed notebook on disk holds what it reports, so a cell-finished read late (a cell that ended just before
+        // Ctrl-C, its next already started) is a fact, and the cell still running is the last one started.
+        while (events.Reader.TryRead(out var late)) Handle(late);
 
         if (ending is null && finished is { } done && process.ExitCode is ExitCodes.Ok or ExitCodes.Failed)
         {
@@ -63,7 +65,7 @@ sealed class WorkerProcess(RunOptions options, TextWriter progress)
                 : done.Status == NotebookRunResult.StatusName(RunStatus.Invalid) ? RunStatus.Invalid : RunStatus.Failed;
             return Result(notebook, files, status, done.Text);
         }
-        var (endStatus, message) = Describe(ending, process.ExitCode, notebook);
+        var (endStatus, message) = Describe(ending, process.ExitCode, notebook, timedOut);
         var executed = LoadOr(files.ExecutedPath, notebook.Document);
         AbnormalEnd.MarkRunningCell(executed, running?.Id, running?.ExecutionCount ?? 0, printed.Outputs, endStatus, message,
             running is null ? TimeSpan.Zero : stopwatch.Elapsed - runningSince);
@@ -158,12 +160,12 @@ sealed class WorkerProcess(RunOptions options, TextWriter progress)
 
     string Label() => running is null ? "" : $"[{running.Number}/{running.Count}] cell";
 
-    (RunStatus, string) Describe(RunStatus? ending, int exitCode, PreparedNotebook notebook)
+    (RunStatus, string) Describe(RunStatus? ending, int exitCode, PreparedNotebook notebook, WorkerEvent? timedOut)
     {
         var where = running is null ? "between cells" : $"in cell {running.Number} of {running.Count}";
         return ending switch
         {
-            RunStatus.TimedOut => (RunStatus.TimedOut, $"cell {running!.Number} of {running.Count} ran past its timeout of {running.TimeoutSeconds:0.###} s and was stopped"),
+            RunStatus.TimedOut => (RunStatus.TimedOut, $"cell {timedOut!.Number} of {timedOut.Count} ran past its timeout of {timedOut.TimeoutSeconds:0.###} s and was stopped"),
             RunStatus.Interrupted => (RunStatus.Interrupted, $"interrupted (Ctrl-C or SIGTERM) {where}"),
             _ when exitCode is 129 or 130 or 137 or 143 =>
                 (RunStatus.Interrupted, $"the worker process was stopped by signal {SignalName(exitCode - 128)} {where}"),
