@@ -21,7 +21,7 @@ internal sealed class DropoutMasks
 {
     private readonly float threshold;        // p as float32: libtorch compares the float32 draws with it in float32
     private readonly MersenneTwister? cpu;
-    private readonly Generator? device;
+    private readonly Generator? libtorchGenerator;   // where libtorch draws (another device, or the benchmark's reference)
 
     public DropoutMasks(double p, ulong seed, Device on)
     {
@@ -29,7 +29,7 @@ internal sealed class DropoutMasks
         this.p = p;
         threshold = (float)p;
         if (on.type == DeviceType.CPU && !LibtorchDrawsOnCpu) cpu = new MersenneTwister(seed);
-        else device = new Generator(seed, on);
+        else libtorchGenerator = new Generator(seed, on);
     }
 
     /// <summary>For ./lab bench dropout, the reference: streams made while it is true draw on the CPU with libtorch too
@@ -44,7 +44,7 @@ internal sealed class DropoutMasks
     {
         using var noGrad = torch.no_grad();
         if (cpu is null)
-            return torch.rand(shape, ScalarType.Float32, device!.device, generator: device).ge(p).to(dtype, on).mul_(1 / (1 - p));
+            return torch.rand(shape, ScalarType.Float32, libtorchGenerator!.device, generator: libtorchGenerator).ge(p).to(dtype, on).mul_(1 / (1 - p));
         // float32 gets 1/(1 − p) written at once (libtorch's mul_ by the scalar makes the same float of it); other dtypes
         // get libtorch's conversion of 1 and its product in that dtype, as before.
         bool scaled = dtype == ScalarType.Float32;

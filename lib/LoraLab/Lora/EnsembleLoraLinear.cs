@@ -15,7 +15,7 @@ namespace LoraLab.Lora;
 ///   + s_e · dropout_e(x_e) Aᵀ_e Bᵀ_e              per member, by bmm on the rows viewed as [E, b·…, in]
 /// </code>
 /// which is, member by member, <see cref="LoraLinear"/>'s y = W x + b + s · B A dropout(x). Each member keeps its scaling,
-/// its dropout p and its dropout generator (the one its own LoraLayer was built with), so its masks are those of the run
+/// and its dropout mask stream with its p (the one its own LoraLayer was built with), so its masks are those of the run
 /// alone: drawn at the shape of the member's own input, which may be shorter along dimension 1 (a sequence padded to the
 /// ensemble's longest, see <see cref="LoraEnsemble{TModel}.SetMemberLengths"/>).
 /// </summary>
@@ -29,28 +29,26 @@ public sealed class EnsembleLoraLinear : nn.Module<Tensor, Tensor>
     public Parameter lora_Bt;
 
     private readonly double[] scalings;
-    private readonly double[] dropouts;
-    private readonly DropoutMasks?[] masks;
+    private readonly DropoutMasks?[] masks;      // each member's dropout mask stream (its p with it); null: no dropout
     // Per-member scaling [E, 1, 1] in the compute dtype; null when every member has the same (a scalar then does).
     // Assigned after RegisterComponents, so it is no buffer of the model.
     private readonly Tensor? scalingTensor;
 
     internal EnsembleLoraLinear(string name, Parameter weight, Parameter? bias, Tensor At, Tensor Bt, double[] scalings,
-                                double[] dropouts, DropoutMasks?[] masks) : base(nameof(EnsembleLoraLinear))
+                                DropoutMasks?[] masks) : base(nameof(EnsembleLoraLinear))
     {
         int E = scalings.Length;
         if (At.dim() != 3 || Bt.dim() != 3 || At.size(0) != E || Bt.size(0) != E || At.size(2) != Bt.size(1)
             || At.size(1) != weight.size(1) || Bt.size(2) != weight.size(0))
             throw new ArgumentException($"'{name}': Aᵀ [{string.Join(", ", At.shape)}] and Bᵀ [{string.Join(", ", Bt.shape)}] do not fit " +
                                         $"{E} members of a {weight.size(1)}→{weight.size(0)} layer");
-        if (dropouts.Length != E || masks.Length != E) throw new ArgumentException("one dropout and one mask stream per member");
+        if (masks.Length != E) throw new ArgumentException("one dropout mask stream (or null) per member");
         target = name;
         this.weight = weight;
         this.bias = bias;
         lora_At = new Parameter(At.contiguous());
         lora_Bt = new Parameter(Bt.contiguous());
         this.scalings = scalings.ToArray();
-        this.dropouts = dropouts.ToArray();
         this.masks = masks.ToArray();
         RegisterComponents();
         if (scalings.Distinct().Count() > 1)
@@ -64,7 +62,7 @@ public sealed class EnsembleLoraLinear : nn.Module<Tensor, Tensor>
     public long in_features => weight.size(1);
     public long out_features => weight.size(0);
     public IReadOnlyList<double> scaling => scalings;
-    public IReadOnlyList<double> dropout => dropouts;
+    public IReadOnlyList<double> dropout => masks.Select(m => m?.p ?? 0).ToArray();
 
     /// <summary>Each member's length along dimension 1 of its own input (its sequence length before the ensemble padded
     /// it to the longest), for drawing its dropout masks at its own shape; null: every member's is the input's.</summary>
@@ -85,7 +83,7 @@ public sealed class EnsembleLoraLinear : nn.Module<Tensor, Tensor>
                                         "stacked along its first dimension");
         var y = F.linear(x, weight, bias);
         var h = x.reshape(E, -1, in_features);                                        // [E, b·…, in]
-        if (training && dropouts.Any(p => p > 0)) h = h * Masks(x);
+        if (training && masks.Any(m => m is not null)) h = h * Masks(x);
         var u = h.bmm(Compute(lora_At, x.dtype)).bmm(Compute(lora_Bt, x.dtype));     // [E, b·…, out]
         u = scalingTensor is null ? u * scalings[0] : u * scalingTensor;
         return y + u.view(y.shape);
@@ -103,7 +101,7 @@ public sealed class EnsembleLoraLinear : nn.Module<Tensor, Tensor>
         var drawn = new Tensor[E];
         for (int e = 0; e < E; e++)
         {
-            if (masks[e] is not { } stream || dropouts[e] == 0) { drawn[e] = torch.ones(shape, x.dtype, x.device); continue; }
+            if (masks[e] is not { } stream) { drawn[e] = torch.ones(shape, x.dtype, x.device); continue; }
             var own = shape.ToArray();
             if (memberLengths is { } lengths && x.dim() >= 3 && shape[1] > 1)
             {

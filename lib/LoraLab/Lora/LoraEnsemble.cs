@@ -10,9 +10,9 @@ public static class LoraEnsemble
 {
     /// <summary>
     /// E runs' LoRA layers trained as one model: from E models that were each built exactly as a single run builds its
-    /// model (the same seed, the same calls, so that each member's factors and dropout generators are that run's), keeps
+    /// model (the same seed, the same calls, so that each member's factors and dropout mask streams are that run's), keeps
     /// the first as the host of the ensemble and puts an <see cref="EnsembleLoraLinear"/> in each of its LoRA layers'
-    /// places, holding every member's factors, scaling, dropout and dropout generator; the other models are disposed.
+    /// places, holding every member's factors, scaling and dropout mask stream; the other models are disposed.
     /// The host then takes the members' batches stacked along the first dimension ([E·b, …]), and its only trainable
     /// parameters are the stacked factors: Aᵀ [E, in, r] and Bᵀ [E, r, out] of every adapted layer.
     ///
@@ -40,8 +40,7 @@ public static class LoraEnsemble
                 var At = torch.stack(members.Select(l => l.lora_A.detach().t()).ToArray()).contiguous().DetachFromDisposeScope();
                 var Bt = torch.stack(members.Select(l => l.lora_B.detach().t()).ToArray()).contiguous().DetachFromDisposeScope();
                 built.Add((name, carrier, new EnsembleLoraLinear(name, carrier.weight, carrier.bias, At, Bt,
-                    members.Select(l => l.scaling).ToArray(), members.Select(l => l.dropout).ToArray(),
-                    members.Select(l => l.dropoutMasks).ToArray())));
+                    members.Select(l => l.scaling).ToArray(), members.Select(l => l.dropoutMasks).ToArray())));
             }
 
         var byName = host.named_modules_and_self().ToDictionary(m => m.name, m => m.module);
