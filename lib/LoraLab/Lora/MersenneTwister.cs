@@ -74,15 +74,30 @@ internal sealed class MersenneTwister
     }
 
     // The next 624 words, in place: word i from its own upper bit, the next word's lower 31 bits and the word M ahead,
-    // which past the end wraps around to words already renewed (the last word's next is the renewed first).
+    // which past the end wraps around to words already renewed (the last word's next is the renewed first). A word's
+    // inputs lie at least N − M = 227 words from it, so a vector of consecutive words can be renewed at once: its next
+    // words are read before it is stored, and the renewed words M − N back were stored by earlier vectors.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]   // a run's hot loop: compiled optimized at once
     private void Twist()
     {
-        var s = state;
-        for (int i = 0; i < N - M; i++) s[i] = s[i + M] ^ Mix(s[i], s[i + 1]);
-        for (int i = N - M; i < N - 1; i++) s[i] = s[i + M - N] ^ Mix(s[i], s[i + 1]);
+        var s = state.AsSpan();
+        int width = Vector.IsHardwareAccelerated ? Vector<uint>.Count : 1, i = 0;
+        for (; i + width <= N - M; i += width) Renew(s, i, i + M);
+        for (; i < N - M; i++) s[i] = s[i + M] ^ Mix(s[i], s[i + 1]);
+        for (; i + width <= N - 1; i += width) Renew(s, i, i + M - N);
+        for (; i < N - 1; i++) s[i] = s[i + M - N] ^ Mix(s[i], s[i + 1]);
         s[N - 1] = s[M - 1] ^ Mix(s[N - 1], s[0]);
         next = 0;
+    }
+
+    // Words i … i + width − 1 renewed from the words after each and the words from `ahead` on (vector Mix).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Renew(Span<uint> s, int i, int ahead)
+    {
+        if (!Vector.IsHardwareAccelerated) { s[i] = s[ahead] ^ Mix(s[i], s[i + 1]); return; }
+        var y = (new Vector<uint>(s[i..]) & new Vector<uint>(UpperMask)) | (new Vector<uint>(s[(i + 1)..]) & new Vector<uint>(LowerMask));
+        var odd = Vector<uint>.Zero - (y & Vector<uint>.One);
+        (new Vector<uint>(s[ahead..]) ^ Vector.ShiftRightLogical(y, 1) ^ (odd & new Vector<uint>(MatrixA))).CopyTo(s[i..]);
     }
 
     private static uint Mix(uint word, uint following)
