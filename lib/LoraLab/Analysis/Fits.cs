@@ -163,6 +163,24 @@ public static class Fits
         return NotHeld(curve, Between(below, best, points).Concat(Between(best, above, points)));
     }
 
+    /// <summary>
+    /// The rates to add beyond a grid's ends so that the optima of <paramref name="curves"/> (read on that grid: a method's
+    /// mean curve and each seed's, say) lie inside it: one grid step below the lowest rate when some curve's best rate is
+    /// its lowest, one step above the highest when some curve's best is its highest (the step of the grid's two rates at
+    /// that end). Empty when every optimum is bracketed. An optimum on the edge is a bound, not an estimate; after the
+    /// new rates are trained, call again with them in the grid: the optimum may sit on the new edge.
+    /// </summary>
+    public static IReadOnlyList<double> GridExtension(IReadOnlyList<double> grid, IEnumerable<IReadOnlyList<RatePoint>> curves)
+    {
+        var rates = grid.Distinct().Order().ToList();
+        if (rates.Count < 2) throw new ArgumentException($"a grid to widen needs two rates or more, got {rates.Count}", nameof(grid));
+        var optima = curves.Select(Optimum).OfType<RateOptimum>().ToList();
+        var extension = new List<double>();
+        if (optima.Any(o => o.AtLowEdge)) extension.Add(rates[0] / (rates[1] / rates[0]));
+        if (optima.Any(o => o.AtHighEdge)) extension.Add(rates[^1] * (rates[^1] / rates[^2]));
+        return extension;
+    }
+
     // The `points` rates that split [low, high] into equal steps in log rate, low and high excluded. The arithmetic is
     // the stored runs' (their configs' rates, so their hashes, come from it): change it and refined runs train again.
     private static IEnumerable<double> Between(double low, double high, int points)

@@ -165,4 +165,35 @@ public class FitsTests
         Assert.Empty(Fits.OptimumRefinement(curve.Select(p => new RatePoint(p.LearningRate, double.NaN, true)).ToList(), 1));
         Assert.Throws<ArgumentOutOfRangeException>(() => Fits.OptimumRefinement(curve, 0));
     }
+
+    [Fact]
+    public void A_grid_is_widened_one_step_past_each_edge_that_holds_some_curves_optimum_until_every_optimum_is_inside()
+    {
+        // A ×3 grid 1e-3 … 1e-1 (as notebook 03's); the loss (log-log parabola) lowest at 2e-4 for one curve, inside for another.
+        double[] grid = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1];
+        List<RatePoint> Curve(IEnumerable<double> rates, double best) =>
+            rates.Select(lr => new RatePoint(lr, Math.Exp(0.1 * Math.Pow(Math.Log(lr / best), 2)), false)).ToList();
+        var inside = Curve(grid, 1e-2);
+        Assert.Empty(Fits.GridExtension(grid, [inside]));
+
+        // One curve of two on the low edge: one rate below, the grid's own step there (1e-3 / 3).
+        var below = Fits.GridExtension(grid, [inside, Curve(grid, 2e-4)]);
+        Assert.Equal(new[] { 1e-3 / 3 }, below);
+        // With that rate trained, the optimum at 2e-4 is still on the edge (1/3 e-3 is the lowest and best): one more step.
+        var once = grid.Append(below[0]).ToArray();
+        var again = Fits.GridExtension(once, [Curve(once, 2e-4)]);
+        Assert.Single(again);
+        Assert.Equal(1e-3 / 9, again[0], 15);
+        var twice = once.Append(again[0]).ToArray();
+        Assert.Empty(Fits.GridExtension(twice, [Curve(twice, 2e-4)]));
+
+        // The high edge: the step of the grid's top two rates (0.1 / 0.03); a diverged top rate bounds the optimum instead.
+        Assert.Equal(new[] { 0.1 * (0.1 / 3e-2) }, Fits.GridExtension(grid, [Curve(grid, 1.0)]));
+        var divergedTop = Curve(grid, 1.0).Select(p => p.LearningRate == 1e-1 ? new RatePoint(1e-1, double.NaN, true) : p).ToList();
+        Assert.Empty(Fits.GridExtension(grid, [divergedTop]));
+        // Both edges at once (two curves), and a curve with nothing usable asks for nothing.
+        Assert.Equal(2, Fits.GridExtension(grid, [Curve(grid, 2e-4), Curve(grid, 1.0)]).Count);
+        Assert.Empty(Fits.GridExtension(grid, [grid.Select(lr => new RatePoint(lr, double.NaN, true)).ToList()]));
+        Assert.Throws<ArgumentException>(() => Fits.GridExtension([1e-3], [inside]));
+    }
 }

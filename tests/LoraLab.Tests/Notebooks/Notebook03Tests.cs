@@ -36,5 +36,10 @@ public class Notebook03Tests
         foreach (var claim in new[] { "1 LoRA learns less", "2 ordered by rank", "3 longer learns more", "4 LoRA's best learning rate is larger", "5 alpha = 2r learns more than a fixed small alpha" })
             Assert.Contains(claim, Text("findings-table"));
         Assert.Contains("LoRA learned less than full finetuning", Text("findings-summary"));
+
+        // ci's grid has two rates (1e-3, 4e-3), so every optimum lies on one of its edges: the sweep widens it one grid
+        // step (×4) past the edge before refining, and stores those runs like the grid's.
+        Assert.Contains("widening the grid", Text("sweep-lr"));
+        Assert.Contains(configs, c => c.GetProperty("method").GetString() != "Base" && Math.Abs(c.GetProperty("learning_rate").GetDouble() / 1.6e-2 - 1) < 1e-9);
     }
 }
