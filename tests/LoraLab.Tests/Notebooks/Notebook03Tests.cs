@@ -42,4 +42,16 @@ public class Notebook03Tests
         Assert.Contains("widening the grid", Text("sweep-lr"));
         Assert.Contains(configs, c => c.GetProperty("method").GetString() != "Base" && Math.Abs(c.GetProperty("learning_rate").GetDouble() / 1.6e-2 - 1) < 1e-9);
     }
+
+    [Fact]
+    public void A_negative_grid_extensions_is_refused_by_name_before_anything_trains()
+    {
+        string folder = TestSupport.TempDir("nb03-knob");
+        string storePath = Path.Combine(folder, "x.db");
+        var (exitCode, output) = LabCommand.Run("run", "notebooks/03-learning-and-forgetting.ipynb", "--profile", "ci",
+                                              "--param", $"store_path={storePath}", "--param", "grid_extensions=-1", "--out", folder);
+        Assert.True(exitCode == 1, $"lab run exited with {exitCode}, not 1 (a failed cell):\n{output}");
+        Assert.Contains("optimum_refinement and grid_extensions must be 0 or more, got 3 and -1", output);   // 3: the knob's default
+        Assert.False(File.Exists(storePath) && new LoraLab.Data.Results.ResultsStore(storePath).Runs("03-learning-forgetting").Count > 0, "a run was trained");
+    }
 }
