@@ -52,6 +52,6 @@ public class Notebook03Tests
                                               "--param", $"store_path={storePath}", "--param", "grid_extensions=-1", "--out", folder);
         Assert.True(exitCode == 1, $"lab run exited with {exitCode}, not 1 (a failed cell):\n{output}");
         Assert.Contains("optimum_refinement and grid_extensions must be 0 or more, got 3 and -1", output);   // 3: the knob's default
-        Assert.False(File.Exists(storePath) && new LoraLab.Data.Results.ResultsStore(storePath).Runs("03-learning-forgetting").Count > 0, "a run was trained");
+        Assert.False(File.Exists(storePath), "the results store was opened: the run went past its knobs");
     }
 }
