@@ -31,6 +31,26 @@ public class Notebook02Tests
         Assert.All(runs, run => Assert.True(run.Status is RunStatus.Done or RunStatus.Diverged, $"run {run.Id} is {run.Status}: {run.Error}"));
         // The init is stored by its enum name, not a number.
         Assert.All(configs, c => Assert.StartsWith("Init", c.GetProperty("init").GetString()));
+
+        // ci's grids are short (η: 4e-3, 1.6e-2, 6.4e-2; LoRA+'s η_A: 1e-3, 4e-3), so some curve's optimum lies on an end:
+        // the sweep grows that curve's grid one step (×4) past it and stores those runs like the grid's.
+        using var executed = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "02-learning-rate-sweeps.ipynb")));
+        var sweepCell = executed.RootElement.GetProperty("cells").EnumerateArray().Single(c => c.GetProperty("id").GetString() == "sweep");
+        Assert.Contains("widening the grid", sweepCell.GetProperty("outputs").GetRawText());
+        double[] ciRates = [4e-3, 1.6e-2, 6.4e-2, 1e-3];
+        Assert.Contains(configs, c => !ciRates.Any(lr => Math.Abs(c.GetProperty("learning_rate").GetDouble() / lr - 1) < 1e-9));
+    }
+
+    [Fact]
+    public void A_negative_grid_extensions_is_refused_by_name_before_anything_trains()
+    {
+        string folder = TestSupport.TempDir("nb02-knob");
+        string storePath = Path.Combine(folder, "x.db");
+        var (exitCode, output) = Lab("run", "notebooks/02-learning-rate-sweeps.ipynb", "--profile", "ci",
+                                     "--param", $"store_path={storePath}", "--param", "grid_extensions=-1", "--out", folder);
+        Assert.True(exitCode == 1, $"lab run exited with {exitCode}, not 1 (a failed cell):\n{output}");
+        Assert.Contains("grid_extensions must be 0 or more, got -1", output);
+        Assert.False(File.Exists(storePath), "the results store was opened: the run went past its knobs");
     }
 
     [Fact]
