@@ -59,9 +59,10 @@ public sealed record LearningRateSweep<TConfig>(Func<TConfig, double> LearningRa
         List<TConfig> Configs() => grid.SelectMany(g => g.Value.Select(lr => WithLearningRate(g.Key, lr))).ToList();
         bool Whole(IReadOnlyList<GridRun<TConfig>> runs, int configs) => runs.Count == configs * seedList.Count;
 
-        runner.Run<TTask, TConfig>(experiment, Configs(), seedList, parallelism);
-        var gridRuns = store.Grid(experiment, Configs(), seedList);
-        bool gridComplete = Whole(gridRuns, Configs().Count);
+        var gridConfigs = Configs();
+        runner.Run<TTask, TConfig>(experiment, gridConfigs, seedList, parallelism);
+        var gridRuns = store.Grid(experiment, gridConfigs, seedList);
+        bool gridComplete = Whole(gridRuns, gridConfigs.Count);
 
         var widened = new List<TConfig>();
         bool wideningUntrained = false;
